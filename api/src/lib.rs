@@ -1,0 +1,4 @@
+//! The serial-ledger service.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]

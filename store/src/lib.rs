@@ -1,0 +1,4 @@
+//! The event store.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
