@@ -17,6 +17,24 @@ pub enum ActorKind {
     System,
 }
 
+impl ActorKind {
+    /// The stable upper-case code stored with each event ("USER", ...).
+    pub fn code(self) -> &'static str {
+        match self {
+            ActorKind::User => "USER",
+            ActorKind::Integration => "INTEGRATION",
+            ActorKind::System => "SYSTEM",
+        }
+    }
+
+    /// Parses a stored code back.
+    pub fn from_code(code: &str) -> Option<Self> {
+        [ActorKind::User, ActorKind::Integration, ActorKind::System]
+            .into_iter()
+            .find(|kind| kind.code() == code)
+    }
+}
+
 /// Who did it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Actor {

@@ -1,0 +1,551 @@
+//! The PostgreSQL backend: many API instances, one log.
+//!
+//! Concurrency: an append locks the head row of each stream it writes (`SELECT ... FOR
+//! UPDATE`, in stream-id order so multi-stream appends cannot deadlock), checks the expected
+//! revision against it, and writes. A second writer at the same revision waits for the lock,
+//! then sees the new revision and fails with a conflict.
+//!
+//! Gap-free reading (guarantee 4): global positions come from an identity column, so a
+//! transaction that took position 10 may commit after one that took 11. Each row also stores
+//! the id of the transaction that wrote it (`xid8`); readers order by (transaction id,
+//! position) and only read rows whose transaction id is below the oldest transaction still
+//! running (`pg_snapshot_xmin`), so every row they could still miss is in the future of their
+//! cursor, never behind it. This is the technique Emmett uses.
+//!
+//! Ordering by transaction id must also keep each stream's revisions in order. A transaction
+//! gets its id when it first writes or locks, which can be before it wins a stream's lock:
+//! an older transaction could then write revisions after a newer one's. So each head records
+//! the id of its last writer, and an append whose id is older retries in a new transaction
+//! (whose id is then newer than every committed writer's).
+
+use crate::EventStore;
+use crate::chain::{self, ChainContext, StreamHeadState};
+use crate::error::StoreError;
+use crate::rows::{EventRow, to_i64, to_u64};
+use crate::types::{
+    AppendRequest, AppendResult, ClaimAction, ClaimChange, Position, RecordedEvent, StreamAppended,
+    StreamHead,
+};
+use event_schemas::{GENESIS_HASH, TenantId};
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::{FromRow, Postgres, Transaction};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use time::OffsetDateTime;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+/// The event columns, as a literal so queries are `concat!`ed at compile time.
+///
+/// The transaction id is read as text under another name: PostgreSQL resolves a bare name in
+/// ORDER BY to an output column first, so `AS transaction_id` would sort by the text (where
+/// "100000" < "99999") and break the log order whenever xids cross a power of ten.
+macro_rules! event_columns {
+    () => {
+        "global_position, transaction_id::text AS transaction_id_text, event_id, tenant_id, \
+         stream_id, stream_revision, recorded_at, event_type, schema_version, payload, \
+         command_id, correlation_id, causation_id, actor_kind, actor_id, actor_name, channel, \
+         outlet_id, previous_hash, hash"
+    };
+}
+
+/// The PostgreSQL event store. Cheap to clone: clones share the pool.
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+    wake: Arc<watch::Sender<u64>>,
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` (`postgres://USER@HOST:PORT/DB`).
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await?;
+        let (wake, _) = watch::channel(0);
+        Ok(Self {
+            pool,
+            wake: Arc::new(wake),
+        })
+    }
+
+    /// The connection pool, for read models kept in the same database.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Closes the pool.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn stored_result(
+        executor: impl sqlx::PgExecutor<'_>,
+        tenant_id: Uuid,
+        command_id: Uuid,
+    ) -> Result<Option<AppendResult>, StoreError> {
+        let stored: Option<String> = sqlx::query_scalar(
+            "SELECT result FROM commands WHERE tenant_id = $1 AND command_id = $2",
+        )
+        .bind(tenant_id)
+        .bind(command_id)
+        .fetch_optional(executor)
+        .await?;
+        stored
+            .map(|text| {
+                serde_json::from_str::<AppendResult>(&text)
+                    .map(|result| AppendResult {
+                        deduplicated: true,
+                        ..result
+                    })
+                    .map_err(|error| {
+                        StoreError::InvalidRequest(format!(
+                            "stored command result unreadable: {error}"
+                        ))
+                    })
+            })
+            .transpose()
+    }
+
+    /// One attempt; `Ok(None)` means "retry in a new transaction" (see the module doc).
+    async fn try_append(
+        &self,
+        request: &AppendRequest,
+    ) -> Result<Option<AppendResult>, StoreError> {
+        let tenant = request.tenant_id.0;
+        let command_id = request.metadata.command_id.0;
+        let metadata = &request.metadata;
+        let mut tx = self.pool.begin().await?;
+        if let Some(result) = Self::stored_result(&mut *tx, tenant, command_id).await? {
+            tx.rollback().await?;
+            return Ok(Some(result));
+        }
+
+        // Lock every head first, in one fixed order, so that two appends touching the same
+        // streams cannot deadlock.
+        let mut lock_order: Vec<&str> = request
+            .writes
+            .iter()
+            .map(|w| w.stream_id.as_str())
+            .collect();
+        lock_order.sort_unstable();
+        let mut heads = HashMap::with_capacity(lock_order.len());
+        for stream_id in lock_order {
+            // A placeholder head (revision -1) makes a new stream lockable; it only survives
+            // if this transaction commits, by which time it holds the real head.
+            sqlx::query(
+                "INSERT INTO streams (tenant_id, stream_id, revision, last_hash) \
+                 VALUES ($1, $2, -1, $3) ON CONFLICT (tenant_id, stream_id) DO NOTHING",
+            )
+            .bind(tenant)
+            .bind(stream_id)
+            .bind(GENESIS_HASH)
+            .execute(&mut *tx)
+            .await?;
+            let (revision, last_hash, newer_than_last_writer): (i64, String, bool) =
+                sqlx::query_as(
+                    "SELECT revision, last_hash, pg_current_xact_id() > last_transaction_id \
+                     FROM streams WHERE tenant_id = $1 AND stream_id = $2 FOR UPDATE",
+                )
+                .bind(tenant)
+                .bind(stream_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            if !newer_than_last_writer {
+                tx.rollback().await?;
+                return Ok(None);
+            }
+            let head = if revision < 0 {
+                StreamHeadState::new_stream()
+            } else {
+                StreamHeadState {
+                    revision: Some(to_u64(revision)),
+                    last_hash,
+                }
+            };
+            heads.insert(stream_id, head);
+        }
+
+        let recorded_at_micros = chain::now_micros();
+        let recorded_at =
+            chain::micros_to_time(recorded_at_micros).map_err(StoreError::InvalidRequest)?;
+        let mut streams = Vec::with_capacity(request.writes.len());
+        let mut position = Position::START;
+        for write in &request.writes {
+            let head = heads
+                .remove(write.stream_id.as_str())
+                .unwrap_or_else(StreamHeadState::new_stream);
+            chain::check_expected(&write.stream_id, write.expected_revision, head.revision)?;
+            let context = ChainContext {
+                tenant_id: request.tenant_id,
+                stream_id: &write.stream_id,
+                metadata,
+                recorded_at_micros,
+            };
+            let prepared = chain::prepare(&context, &head, &write.events);
+            for event in &prepared {
+                let (global_position, transaction_id): (i64, String) = sqlx::query_as(
+                    "INSERT INTO events (event_id, tenant_id, stream_id, stream_revision, \
+                     recorded_at, event_type, schema_version, payload, command_id, \
+                     correlation_id, causation_id, actor_kind, actor_id, actor_name, channel, \
+                     outlet_id, previous_hash, hash) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
+                     $16, $17, $18) RETURNING global_position, transaction_id::text",
+                )
+                .bind(event.event_id)
+                .bind(tenant)
+                .bind(&write.stream_id)
+                .bind(to_i64(event.stream_revision))
+                .bind(recorded_at)
+                .bind(&event.event_type)
+                .bind(i32::try_from(event.schema_version).unwrap_or(i32::MAX))
+                .bind(&event.payload_text)
+                .bind(command_id)
+                .bind(metadata.correlation_id)
+                .bind(metadata.causation_id)
+                .bind(metadata.actor.kind.code())
+                .bind(&metadata.actor.id)
+                .bind(&metadata.actor.display_name)
+                .bind(metadata.channel.code())
+                .bind(metadata.outlet_id.map(|id| id.0))
+                .bind(&event.previous_hash)
+                .bind(&event.hash)
+                .fetch_one(&mut *tx)
+                .await?;
+                position = Position {
+                    commit: parse_xid(&transaction_id, global_position)?,
+                    prepare: to_u64(global_position),
+                };
+            }
+            let (first, last) = match (prepared.first(), prepared.last()) {
+                (Some(first), Some(last)) => (first, last),
+                _ => return Err(StoreError::InvalidRequest("no events".into())),
+            };
+            sqlx::query(
+                "UPDATE streams SET revision = $3, last_hash = $4, \
+                 last_transaction_id = pg_current_xact_id() \
+                 WHERE tenant_id = $1 AND stream_id = $2",
+            )
+            .bind(tenant)
+            .bind(&write.stream_id)
+            .bind(to_i64(last.stream_revision))
+            .bind(&last.hash)
+            .execute(&mut *tx)
+            .await?;
+            streams.push(StreamAppended {
+                stream_id: write.stream_id.clone(),
+                first_revision: first.stream_revision,
+                last_revision: last.stream_revision,
+            });
+        }
+        apply_claims(&mut tx, tenant, &request.claims).await?;
+        let result = AppendResult {
+            streams,
+            position,
+            deduplicated: false,
+        };
+        let result_text = serde_json::to_string(&result)
+            .map_err(|error| StoreError::InvalidRequest(error.to_string()))?;
+        // A plain insert: if the same command commits concurrently, this fails with a unique
+        // violation and `append` answers with the winner's result.
+        sqlx::query(
+            "INSERT INTO commands (tenant_id, command_id, result, recorded_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(tenant)
+        .bind(command_id)
+        .bind(result_text)
+        .bind(recorded_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some(result))
+    }
+}
+
+/// Attempts before giving up on an append that keeps losing to newer writers (each retry
+/// starts a new transaction, whose id is newer than every writer committed so far, so a
+/// second attempt practically always succeeds).
+const MAX_ATTEMPTS: usize = 20;
+
+fn parse_xid(text: &str, global_position: i64) -> Result<u64, StoreError> {
+    text.parse().map_err(|_| StoreError::CorruptEvent {
+        global_position: to_u64(global_position),
+        reason: format!("transaction id {text:?} is not a number"),
+    })
+}
+
+async fn apply_claims(
+    tx: &mut Transaction<'static, Postgres>,
+    tenant: Uuid,
+    claims: &[ClaimChange],
+) -> Result<(), StoreError> {
+    for release in claims.iter().filter(|c| c.action == ClaimAction::Release) {
+        sqlx::query(
+            "DELETE FROM claims WHERE tenant_id = $1 AND scope = $2 AND claim_key = $3 AND owner = $4",
+        )
+        .bind(tenant)
+        .bind(&release.scope)
+        .bind(&release.key)
+        .bind(&release.owner)
+        .execute(&mut **tx)
+        .await?;
+    }
+    // Claim in key order, so two appends claiming the same keys cannot deadlock.
+    let mut to_claim: Vec<&ClaimChange> = claims
+        .iter()
+        .filter(|c| c.action == ClaimAction::Claim)
+        .collect();
+    to_claim.sort_by(|a, b| (&a.scope, &a.key).cmp(&(&b.scope, &b.key)));
+    for claim in to_claim {
+        let inserted = sqlx::query(
+            "INSERT INTO claims (tenant_id, scope, claim_key, owner) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (tenant_id, scope, claim_key) DO NOTHING",
+        )
+        .bind(tenant)
+        .bind(&claim.scope)
+        .bind(&claim.key)
+        .bind(&claim.owner)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            let holder: String = sqlx::query_scalar(
+                "SELECT owner FROM claims WHERE tenant_id = $1 AND scope = $2 AND claim_key = $3",
+            )
+            .bind(tenant)
+            .bind(&claim.scope)
+            .bind(&claim.key)
+            .fetch_one(&mut **tx)
+            .await?;
+            if holder != claim.owner {
+                return Err(StoreError::ClaimConflict {
+                    scope: claim.scope.clone(),
+                    key: claim.key.clone(),
+                    held_by: holder,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+#[derive(FromRow)]
+struct PgEventRow {
+    global_position: i64,
+    transaction_id_text: String,
+    event_id: Uuid,
+    tenant_id: Uuid,
+    stream_id: String,
+    stream_revision: i64,
+    recorded_at: OffsetDateTime,
+    event_type: String,
+    schema_version: i32,
+    payload: String,
+    command_id: Uuid,
+    correlation_id: Uuid,
+    causation_id: Option<Uuid>,
+    actor_kind: String,
+    actor_id: String,
+    actor_name: String,
+    channel: String,
+    outlet_id: Option<Uuid>,
+    previous_hash: String,
+    hash: String,
+}
+
+impl PgEventRow {
+    fn into_recorded(self) -> Result<RecordedEvent, StoreError> {
+        let position = Position {
+            commit: parse_xid(&self.transaction_id_text, self.global_position)?,
+            prepare: to_u64(self.global_position),
+        };
+        EventRow {
+            global_position: self.global_position,
+            event_id: self.event_id,
+            tenant_id: self.tenant_id,
+            stream_id: self.stream_id,
+            stream_revision: self.stream_revision,
+            recorded_at: self.recorded_at,
+            event_type: self.event_type,
+            schema_version: i64::from(self.schema_version),
+            payload: self.payload,
+            command_id: self.command_id,
+            correlation_id: self.correlation_id,
+            causation_id: self.causation_id,
+            actor_kind: self.actor_kind,
+            actor_id: self.actor_id,
+            actor_name: self.actor_name,
+            channel: self.channel,
+            outlet_id: self.outlet_id,
+            previous_hash: self.previous_hash,
+            hash: self.hash,
+        }
+        .into_recorded(position)
+    }
+}
+
+fn into_recorded(rows: Vec<PgEventRow>) -> Result<Vec<RecordedEvent>, StoreError> {
+    rows.into_iter().map(PgEventRow::into_recorded).collect()
+}
+
+/// Whether a failed append may have lost a race against the same command.
+fn may_be_duplicate(error: &StoreError) -> bool {
+    match error {
+        StoreError::WrongExpectedRevision { .. } | StoreError::ClaimConflict { .. } => true,
+        StoreError::Database(sqlx::Error::Database(db)) => db.is_unique_violation(),
+        _ => false,
+    }
+}
+
+impl EventStore for PostgresStore {
+    async fn migrate(&self) -> Result<(), StoreError> {
+        sqlx::migrate!("./migrations/postgres")
+            .run(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn append(&self, request: AppendRequest) -> Result<AppendResult, StoreError> {
+        chain::validate(&request)?;
+        let mut attempt = self.try_append(&request).await;
+        for _ in 1..MAX_ATTEMPTS {
+            if !matches!(attempt, Ok(None)) {
+                break;
+            }
+            attempt = self.try_append(&request).await;
+        }
+        match attempt {
+            Ok(None) => Err(StoreError::Contention(format!(
+                "gave up after {MAX_ATTEMPTS} attempts to order the append after newer writers"
+            ))),
+            Ok(Some(result)) => {
+                if !result.deduplicated {
+                    self.wake.send_modify(|tick| *tick = tick.wrapping_add(1));
+                }
+                Ok(result)
+            }
+            Err(error) if may_be_duplicate(&error) => {
+                // The same command may have committed while we waited: its result wins.
+                let stored = Self::stored_result(
+                    &self.pool,
+                    request.tenant_id.0,
+                    request.metadata.command_id.0,
+                )
+                .await?;
+                stored.ok_or(error)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn read_stream(
+        &self,
+        tenant_id: TenantId,
+        stream_id: &str,
+        from_revision: u64,
+        max_count: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let rows: Vec<PgEventRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            event_columns!(),
+            " FROM events WHERE tenant_id = $1 AND stream_id = $2 AND stream_revision >= $3 \
+             ORDER BY stream_revision LIMIT $4"
+        ))
+        .bind(tenant_id.0)
+        .bind(stream_id)
+        .bind(to_i64(from_revision))
+        .bind(i64::try_from(max_count).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        into_recorded(rows)
+    }
+
+    async fn stream_head(
+        &self,
+        tenant_id: TenantId,
+        stream_id: &str,
+    ) -> Result<Option<StreamHead>, StoreError> {
+        let head: Option<(i64, String)> = sqlx::query_as(
+            "SELECT revision, last_hash FROM streams \
+             WHERE tenant_id = $1 AND stream_id = $2 AND revision >= 0",
+        )
+        .bind(tenant_id.0)
+        .bind(stream_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(head.map(|(revision, last_hash)| StreamHead {
+            tenant_id,
+            stream_id: stream_id.to_owned(),
+            revision: to_u64(revision),
+            last_hash,
+        }))
+    }
+
+    async fn read_all(
+        &self,
+        after: Position,
+        max_count: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let rows: Vec<PgEventRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            event_columns!(),
+            " FROM events \
+             WHERE (transaction_id, global_position) > ($1::text::xid8, $2) \
+               AND transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
+             ORDER BY events.transaction_id, events.global_position LIMIT $3"
+        ))
+        .bind(after.commit.to_string())
+        .bind(to_i64(after.prepare))
+        .bind(i64::try_from(max_count).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        into_recorded(rows)
+    }
+
+    async fn list_streams(
+        &self,
+        tenant_id: Option<TenantId>,
+    ) -> Result<Vec<StreamHead>, StoreError> {
+        let rows: Vec<(Uuid, String, i64, String)> = sqlx::query_as(
+            "SELECT tenant_id, stream_id, revision, last_hash FROM streams \
+             WHERE ($1::uuid IS NULL OR tenant_id = $1) AND revision >= 0 \
+             ORDER BY tenant_id, stream_id",
+        )
+        .bind(tenant_id.map(|id| id.0))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(tenant, stream_id, revision, last_hash)| StreamHead {
+                tenant_id: TenantId(tenant),
+                stream_id,
+                revision: to_u64(revision),
+                last_hash,
+            })
+            .collect())
+    }
+
+    async fn claim_holder(
+        &self,
+        tenant_id: TenantId,
+        scope: &str,
+        key: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT owner FROM claims WHERE tenant_id = $1 AND scope = $2 AND claim_key = $3",
+        )
+        .bind(tenant_id.0)
+        .bind(scope)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    fn wakeups(&self) -> watch::Receiver<u64> {
+        self.wake.subscribe()
+    }
+}

@@ -1,0 +1,458 @@
+//! The embedded SQLite backend: one file, WAL, `synchronous=FULL`, one writer.
+//!
+//! SQLite allows one writer at a time, so appends go through a pool of exactly one
+//! connection and start with `BEGIN IMMEDIATE` (taking the write lock up front instead of
+//! failing with SQLITE_BUSY half-way). Because commits are serialised, global positions are
+//! assigned in commit order and a reader can never see a later position before an earlier
+//! one: `read_all` simply follows `global_position`.
+
+use crate::EventStore;
+use crate::chain::{self, ChainContext, StreamHeadState};
+use crate::error::StoreError;
+use crate::rows::{EventRow, to_i64, to_u64};
+use crate::types::{
+    AppendRequest, AppendResult, ClaimAction, ClaimChange, Position, RecordedEvent, StreamAppended,
+    StreamHead,
+};
+use event_schemas::TenantId;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{FromRow, Sqlite, Transaction};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+/// The event columns, as a literal so queries are `concat!`ed at compile time.
+macro_rules! event_columns {
+    () => {
+        "global_position, event_id, tenant_id, stream_id, stream_revision, recorded_at_micros, \
+         event_type, schema_version, payload, command_id, correlation_id, causation_id, \
+         actor_kind, actor_id, actor_name, channel, outlet_id, previous_hash, hash"
+    };
+}
+
+/// The SQLite event store. Cheap to clone: clones share the pools.
+#[derive(Clone)]
+pub struct SqliteStore {
+    writer: SqlitePool,
+    readers: SqlitePool,
+    wake: Arc<watch::Sender<u64>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database at `url` (`sqlite://PATH`).
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: a commit is on disk before the append is acknowledged (guarantee 2).
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        let readers = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        let (wake, _) = watch::channel(0);
+        Ok(Self {
+            writer,
+            readers,
+            wake: Arc::new(wake),
+        })
+    }
+
+    /// The connection pool used for reads, for read models kept in the same file.
+    pub fn read_pool(&self) -> &SqlitePool {
+        &self.readers
+    }
+
+    /// The single writer connection's pool, for read models that must commit with it.
+    pub fn write_pool(&self) -> &SqlitePool {
+        &self.writer
+    }
+
+    /// Closes both pools.
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.readers.close().await;
+    }
+}
+
+#[derive(FromRow)]
+struct SqliteEventRow {
+    global_position: i64,
+    event_id: String,
+    tenant_id: String,
+    stream_id: String,
+    stream_revision: i64,
+    recorded_at_micros: i64,
+    event_type: String,
+    schema_version: i64,
+    payload: String,
+    command_id: String,
+    correlation_id: String,
+    causation_id: Option<String>,
+    actor_kind: String,
+    actor_id: String,
+    actor_name: String,
+    channel: String,
+    outlet_id: Option<String>,
+    previous_hash: String,
+    hash: String,
+}
+
+impl SqliteEventRow {
+    fn into_recorded(self) -> Result<RecordedEvent, StoreError> {
+        let global_position = to_u64(self.global_position);
+        let corrupt = |reason: String| StoreError::CorruptEvent {
+            global_position,
+            reason,
+        };
+        let uuid = |column: &str, text: &str| {
+            Uuid::parse_str(text).map_err(|_| corrupt(format!("{column} is not a UUID: {text:?}")))
+        };
+        let optional_uuid = |column: &str, text: &Option<String>| {
+            text.as_deref().map(|text| uuid(column, text)).transpose()
+        };
+        let row = EventRow {
+            global_position: self.global_position,
+            event_id: uuid("event_id", &self.event_id)?,
+            tenant_id: uuid("tenant_id", &self.tenant_id)?,
+            stream_id: self.stream_id,
+            stream_revision: self.stream_revision,
+            recorded_at: chain::micros_to_time(self.recorded_at_micros).map_err(corrupt)?,
+            event_type: self.event_type,
+            schema_version: self.schema_version,
+            payload: self.payload,
+            command_id: uuid("command_id", &self.command_id)?,
+            correlation_id: uuid("correlation_id", &self.correlation_id)?,
+            causation_id: optional_uuid("causation_id", &self.causation_id)?,
+            actor_kind: self.actor_kind,
+            actor_id: self.actor_id,
+            actor_name: self.actor_name,
+            channel: self.channel,
+            outlet_id: optional_uuid("outlet_id", &self.outlet_id)?,
+            previous_hash: self.previous_hash,
+            hash: self.hash,
+        };
+        row.into_recorded(Position {
+            commit: global_position,
+            prepare: global_position,
+        })
+    }
+}
+
+fn into_recorded(rows: Vec<SqliteEventRow>) -> Result<Vec<RecordedEvent>, StoreError> {
+    rows.into_iter()
+        .map(SqliteEventRow::into_recorded)
+        .collect()
+}
+
+async fn stored_result(
+    tx: &mut Transaction<'static, Sqlite>,
+    tenant: &str,
+    command_id: &str,
+) -> Result<Option<AppendResult>, StoreError> {
+    let stored: Option<String> =
+        sqlx::query_scalar("SELECT result FROM commands WHERE tenant_id = ?1 AND command_id = ?2")
+            .bind(tenant)
+            .bind(command_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    stored
+        .map(|text| {
+            serde_json::from_str::<AppendResult>(&text)
+                .map(|result| AppendResult {
+                    deduplicated: true,
+                    ..result
+                })
+                .map_err(|error| {
+                    StoreError::InvalidRequest(format!("stored command result unreadable: {error}"))
+                })
+        })
+        .transpose()
+}
+
+async fn apply_claims(
+    tx: &mut Transaction<'static, Sqlite>,
+    tenant: &str,
+    claims: &[ClaimChange],
+) -> Result<(), StoreError> {
+    for release in claims.iter().filter(|c| c.action == ClaimAction::Release) {
+        sqlx::query(
+            "DELETE FROM claims WHERE tenant_id = ?1 AND scope = ?2 AND claim_key = ?3 AND owner = ?4",
+        )
+        .bind(tenant)
+        .bind(&release.scope)
+        .bind(&release.key)
+        .bind(&release.owner)
+        .execute(&mut **tx)
+        .await?;
+    }
+    for claim in claims.iter().filter(|c| c.action == ClaimAction::Claim) {
+        let inserted = sqlx::query(
+            "INSERT INTO claims (tenant_id, scope, claim_key, owner) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (tenant_id, scope, claim_key) DO NOTHING",
+        )
+        .bind(tenant)
+        .bind(&claim.scope)
+        .bind(&claim.key)
+        .bind(&claim.owner)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            let holder: String = sqlx::query_scalar(
+                "SELECT owner FROM claims WHERE tenant_id = ?1 AND scope = ?2 AND claim_key = ?3",
+            )
+            .bind(tenant)
+            .bind(&claim.scope)
+            .bind(&claim.key)
+            .fetch_one(&mut **tx)
+            .await?;
+            if holder != claim.owner {
+                return Err(StoreError::ClaimConflict {
+                    scope: claim.scope.clone(),
+                    key: claim.key.clone(),
+                    held_by: holder,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+impl EventStore for SqliteStore {
+    async fn migrate(&self) -> Result<(), StoreError> {
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn append(&self, request: AppendRequest) -> Result<AppendResult, StoreError> {
+        chain::validate(&request)?;
+        let tenant = request.tenant_id.0.to_string();
+        let command_id = request.metadata.command_id.0.to_string();
+        let metadata = &request.metadata;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        if let Some(result) = stored_result(&mut tx, &tenant, &command_id).await? {
+            tx.rollback().await?;
+            return Ok(result);
+        }
+        let recorded_at_micros = chain::now_micros();
+        let mut streams = Vec::with_capacity(request.writes.len());
+        let mut last_position = 0_i64;
+        for write in &request.writes {
+            let head: Option<(i64, String)> = sqlx::query_as(
+                "SELECT revision, last_hash FROM streams WHERE tenant_id = ?1 AND stream_id = ?2",
+            )
+            .bind(&tenant)
+            .bind(&write.stream_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let head = head.map_or_else(StreamHeadState::new_stream, |(revision, last_hash)| {
+                StreamHeadState {
+                    revision: Some(to_u64(revision)),
+                    last_hash,
+                }
+            });
+            chain::check_expected(&write.stream_id, write.expected_revision, head.revision)?;
+            let context = ChainContext {
+                tenant_id: request.tenant_id,
+                stream_id: &write.stream_id,
+                metadata,
+                recorded_at_micros,
+            };
+            let prepared = chain::prepare(&context, &head, &write.events);
+            for event in &prepared {
+                last_position = sqlx::query_scalar(
+                    "INSERT INTO events (event_id, tenant_id, stream_id, stream_revision, \
+                     recorded_at_micros, event_type, schema_version, payload, command_id, \
+                     correlation_id, causation_id, actor_kind, actor_id, actor_name, channel, \
+                     outlet_id, previous_hash, hash) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, \
+                     ?16, ?17, ?18) RETURNING global_position",
+                )
+                .bind(event.event_id.to_string())
+                .bind(&tenant)
+                .bind(&write.stream_id)
+                .bind(to_i64(event.stream_revision))
+                .bind(recorded_at_micros)
+                .bind(&event.event_type)
+                .bind(i64::from(event.schema_version))
+                .bind(&event.payload_text)
+                .bind(&command_id)
+                .bind(metadata.correlation_id.to_string())
+                .bind(metadata.causation_id.map(|id| id.to_string()))
+                .bind(metadata.actor.kind.code())
+                .bind(&metadata.actor.id)
+                .bind(&metadata.actor.display_name)
+                .bind(metadata.channel.code())
+                .bind(metadata.outlet_id.map(|id| id.0.to_string()))
+                .bind(&event.previous_hash)
+                .bind(&event.hash)
+                .fetch_one(&mut *tx)
+                .await?;
+            }
+            let (first, last) = match (prepared.first(), prepared.last()) {
+                (Some(first), Some(last)) => (first, last),
+                _ => return Err(StoreError::InvalidRequest("no events".into())),
+            };
+            sqlx::query(
+                "INSERT INTO streams (tenant_id, stream_id, revision, last_hash) \
+                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT (tenant_id, stream_id) \
+                 DO UPDATE SET revision = excluded.revision, last_hash = excluded.last_hash",
+            )
+            .bind(&tenant)
+            .bind(&write.stream_id)
+            .bind(to_i64(last.stream_revision))
+            .bind(&last.hash)
+            .execute(&mut *tx)
+            .await?;
+            streams.push(StreamAppended {
+                stream_id: write.stream_id.clone(),
+                first_revision: first.stream_revision,
+                last_revision: last.stream_revision,
+            });
+        }
+        apply_claims(&mut tx, &tenant, &request.claims).await?;
+        let position = to_u64(last_position);
+        let result = AppendResult {
+            streams,
+            position: Position {
+                commit: position,
+                prepare: position,
+            },
+            deduplicated: false,
+        };
+        let result_text = serde_json::to_string(&result)
+            .map_err(|error| StoreError::InvalidRequest(error.to_string()))?;
+        sqlx::query(
+            "INSERT INTO commands (tenant_id, command_id, result, recorded_at_micros) \
+             VALUES (?1, ?2, ?3, ?4)",
+        )
+        .bind(&tenant)
+        .bind(&command_id)
+        .bind(result_text)
+        .bind(recorded_at_micros)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.wake.send_modify(|tick| *tick = tick.wrapping_add(1));
+        Ok(result)
+    }
+
+    async fn read_stream(
+        &self,
+        tenant_id: TenantId,
+        stream_id: &str,
+        from_revision: u64,
+        max_count: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let rows: Vec<SqliteEventRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            event_columns!(),
+            " FROM events WHERE tenant_id = ?1 AND stream_id = ?2 \
+             AND stream_revision >= ?3 ORDER BY stream_revision LIMIT ?4"
+        ))
+        .bind(tenant_id.0.to_string())
+        .bind(stream_id)
+        .bind(to_i64(from_revision))
+        .bind(i64::try_from(max_count).unwrap_or(i64::MAX))
+        .fetch_all(&self.readers)
+        .await?;
+        into_recorded(rows)
+    }
+
+    async fn stream_head(
+        &self,
+        tenant_id: TenantId,
+        stream_id: &str,
+    ) -> Result<Option<StreamHead>, StoreError> {
+        let head: Option<(i64, String)> = sqlx::query_as(
+            "SELECT revision, last_hash FROM streams WHERE tenant_id = ?1 AND stream_id = ?2",
+        )
+        .bind(tenant_id.0.to_string())
+        .bind(stream_id)
+        .fetch_optional(&self.readers)
+        .await?;
+        Ok(head.map(|(revision, last_hash)| StreamHead {
+            tenant_id,
+            stream_id: stream_id.to_owned(),
+            revision: to_u64(revision),
+            last_hash,
+        }))
+    }
+
+    async fn read_all(
+        &self,
+        after: Position,
+        max_count: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let rows: Vec<SqliteEventRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            event_columns!(),
+            " FROM events WHERE global_position > ?1 ORDER BY global_position LIMIT ?2"
+        ))
+        .bind(to_i64(after.prepare))
+        .bind(i64::try_from(max_count).unwrap_or(i64::MAX))
+        .fetch_all(&self.readers)
+        .await?;
+        into_recorded(rows)
+    }
+
+    async fn list_streams(
+        &self,
+        tenant_id: Option<TenantId>,
+    ) -> Result<Vec<StreamHead>, StoreError> {
+        let rows: Vec<(String, String, i64, String)> = sqlx::query_as(
+            "SELECT tenant_id, stream_id, revision, last_hash FROM streams \
+             WHERE ?1 IS NULL OR tenant_id = ?1 ORDER BY tenant_id, stream_id",
+        )
+        .bind(tenant_id.map(|id| id.0.to_string()))
+        .fetch_all(&self.readers)
+        .await?;
+        rows.into_iter()
+            .map(|(tenant, stream_id, revision, last_hash)| {
+                let tenant = Uuid::parse_str(&tenant).map_err(|_| StoreError::CorruptEvent {
+                    global_position: 0,
+                    reason: format!("stream {stream_id} has a malformed tenant id {tenant:?}"),
+                })?;
+                Ok(StreamHead {
+                    tenant_id: TenantId(tenant),
+                    stream_id,
+                    revision: to_u64(revision),
+                    last_hash,
+                })
+            })
+            .collect()
+    }
+
+    async fn claim_holder(
+        &self,
+        tenant_id: TenantId,
+        scope: &str,
+        key: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT owner FROM claims WHERE tenant_id = ?1 AND scope = ?2 AND claim_key = ?3",
+        )
+        .bind(tenant_id.0.to_string())
+        .bind(scope)
+        .bind(key)
+        .fetch_optional(&self.readers)
+        .await?)
+    }
+
+    fn wakeups(&self) -> watch::Receiver<u64> {
+        self.wake.subscribe()
+    }
+}

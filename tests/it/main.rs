@@ -1,0 +1,7 @@
+//! The one integration-test binary: a module per area.
+
+// Contract cases are plain async functions called by generated #[test]s, so clippy does not
+// see them as tests; in test code a failed unwrap is the failure we want.
+#![allow(clippy::unwrap_used)]
+
+mod store_contract;
