@@ -16,6 +16,7 @@ mod canonical;
 mod envelope;
 mod events;
 mod ids;
+pub mod streams;
 mod values;
 
 pub use canonical::{EventHashInput, GENESIS_HASH, canonical_json, event_hash};

@@ -91,6 +91,10 @@ impl EventStore for AnyStore {
         delegate!(self, store => store.read_all(after, max_count).await)
     }
 
+    async fn count_after(&self, after: Position) -> Result<u64, StoreError> {
+        delegate!(self, store => store.count_after(after).await)
+    }
+
     async fn list_streams(
         &self,
         tenant_id: Option<TenantId>,

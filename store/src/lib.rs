@@ -84,6 +84,9 @@ pub trait EventStore: Clone + Send + Sync + 'static {
         max_count: usize,
     ) -> impl Future<Output = Result<Vec<RecordedEvent>, StoreError>> + Send;
 
+    /// How many events `read_all(after, ..)` could return now: a reader's lag.
+    fn count_after(&self, after: Position) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
     /// Every stream's head, optionally of one tenant, ordered by tenant and stream id.
     fn list_streams(
         &self,

@@ -403,9 +403,10 @@ fn may_be_duplicate(error: &StoreError) -> bool {
 
 impl EventStore for PostgresStore {
     async fn migrate(&self) -> Result<(), StoreError> {
-        sqlx::migrate!("./migrations/postgres")
-            .run(&self.pool)
-            .await?;
+        let mut migrator = sqlx::migrate!("./migrations/postgres");
+        // The read models' migrations (projections crate) share this database's table.
+        migrator.set_ignore_missing(true);
+        migrator.run(&self.pool).await?;
         Ok(())
     }
 
@@ -504,6 +505,19 @@ impl EventStore for PostgresStore {
         .fetch_all(&self.pool)
         .await?;
         into_recorded(rows)
+    }
+
+    async fn count_after(&self, after: Position) -> Result<u64, StoreError> {
+        let count: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM events \
+             WHERE (transaction_id, global_position) > ($1::text::xid8, $2) \
+               AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())",
+        )
+        .bind(after.commit.to_string())
+        .bind(to_i64(after.prepare))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(to_u64(count))
     }
 
     async fn list_streams(

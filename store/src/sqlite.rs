@@ -231,9 +231,10 @@ async fn apply_claims(
 
 impl EventStore for SqliteStore {
     async fn migrate(&self) -> Result<(), StoreError> {
-        sqlx::migrate!("./migrations/sqlite")
-            .run(&self.writer)
-            .await?;
+        let mut migrator = sqlx::migrate!("./migrations/sqlite");
+        // The read models' migrations (projections crate) share this database's table.
+        migrator.set_ignore_missing(true);
+        migrator.run(&self.writer).await?;
         Ok(())
     }
 
@@ -407,6 +408,15 @@ impl EventStore for SqliteStore {
         .fetch_all(&self.readers)
         .await?;
         into_recorded(rows)
+    }
+
+    async fn count_after(&self, after: Position) -> Result<u64, StoreError> {
+        let count: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM events WHERE global_position > ?1")
+                .bind(to_i64(after.prepare))
+                .fetch_one(&self.readers)
+                .await?;
+        Ok(to_u64(count))
     }
 
     async fn list_streams(
