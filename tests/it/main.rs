@@ -4,4 +4,10 @@
 // see them as tests; in test code a failed unwrap is the failure we want.
 #![allow(clippy::unwrap_used)]
 
+#[macro_use]
+mod backends;
+
+mod commands;
+mod projections;
+mod queries;
 mod store_contract;

@@ -1,6 +1,6 @@
 //! The event store's contract, run unchanged against every backend.
 //!
-//! Each case is an async function taking a fresh [`TestStore`]; `contract_suite!` turns the
+//! Each case is an async function taking a fresh [`TestStore`]; `on_both_backends!` turns the
 //! list of cases into `store_contract::sqlite::<case>` and `store_contract::postgres::<case>`
 //! tests, so the output names the backend each ran on.
 
@@ -13,28 +13,7 @@ use store::*;
 use tests::{Backend, TestStore};
 use uuid::Uuid;
 
-macro_rules! backend_suite {
-    ($backend:ident: $($case:ident),* $(,)?) => {
-        mod $backend {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $case() {
-                    let store = tests::TestStore::$backend().await;
-                    super::$case(&store).await;
-                }
-            )*
-        }
-    };
-}
-
-macro_rules! contract_suite {
-    ($($case:ident),* $(,)?) => {
-        backend_suite!(sqlite: $($case),*);
-        backend_suite!(postgres: $($case),*);
-    };
-}
-
-contract_suite!(
+on_both_backends!(
     a_new_stream_starts_at_revision_zero_and_reads_back_in_order,
     every_event_reads_back_with_its_whole_envelope,
     an_append_at_a_stale_revision_is_a_conflict_naming_the_stream_and_revisions,
@@ -742,6 +721,11 @@ async fn read_all_continues_after_the_position_it_is_given(db: &TestStore) {
     assert_eq!(rest, all[2..].to_vec());
     let page = db.store.read_all(all[1].position, 2).await.unwrap();
     assert_eq!(page, all[2..4].to_vec());
+    assert_eq!(
+        db.store.count_after(all[1].position).await.unwrap(),
+        4,
+        "3 events and the marker"
+    );
     let cursor: Position = all[3].position.to_string().parse().unwrap();
     assert_eq!(cursor, all[3].position);
     assert!("nonsense".parse::<Position>().is_err());

@@ -8,6 +8,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod workload;
+
 use sqlx::Connection;
 use store::{AnyStore, EventStore};
 use uuid::Uuid;

@@ -38,7 +38,7 @@ pub enum SaleError {
         /// The line asked for.
         line_number: LineNumber,
     },
-    /// The quantity of a serial-tracked line cannot change. API code `SPLIT_LINE_REQUIRED`.
+    /// The quantity of a serial-tracked line cannot change. API code `QUANTITY_SPLIT_REQUIRED`.
     #[error(
         "line {line_number} is serial-tracked: add the item as a new, separate line instead of raising its quantity"
     )]
@@ -55,7 +55,7 @@ pub enum SaleError {
         /// The line.
         line_number: LineNumber,
     },
-    /// The line's product has serial numbers disabled. API code `SERIAL_NOT_ALLOWED`.
+    /// The line's product has serial numbers disabled. API code `SERIAL_MODE_DISABLED`.
     #[error(
         "line {line_number} is for a product with serial numbers disabled: it cannot take a serial number"
     )]
@@ -214,9 +214,9 @@ impl SaleError {
             | SaleError::SerialNotOnSale { .. } => "NOT_FOUND",
             SaleError::SaleAlreadyOpened { .. } => "ALREADY_EXISTS",
             SaleError::InvoiceNumberTaken { .. } => "INVOICE_NUMBER_TAKEN",
-            SaleError::SplitLineRequired { .. } => "SPLIT_LINE_REQUIRED",
+            SaleError::SplitLineRequired { .. } => "QUANTITY_SPLIT_REQUIRED",
             SaleError::PackageLineQuantityFixed { .. } => "PACKAGE_LINE",
-            SaleError::SerialNotAllowed { .. } => "SERIAL_NOT_ALLOWED",
+            SaleError::SerialNotAllowed { .. } => "SERIAL_MODE_DISABLED",
             SaleError::SerialFrozen { .. } | SaleError::LineAlreadyFulfilled { .. } => {
                 "LINE_FULFILLED"
             }

@@ -34,7 +34,7 @@ fn every_sale_error_has_its_stable_code() {
         (SaleError::LineNotFound { line_number: n(1) }, "NOT_FOUND"),
         (
             SaleError::SplitLineRequired { line_number: n(1) },
-            "SPLIT_LINE_REQUIRED",
+            "QUANTITY_SPLIT_REQUIRED",
         ),
         (
             SaleError::PackageLineQuantityFixed { line_number: n(1) },
@@ -42,7 +42,7 @@ fn every_sale_error_has_its_stable_code() {
         ),
         (
             SaleError::SerialNotAllowed { line_number: n(1) },
-            "SERIAL_NOT_ALLOWED",
+            "SERIAL_MODE_DISABLED",
         ),
         (
             SaleError::SerialFrozen { line_number: n(1) },

@@ -34,7 +34,7 @@ fn a_serial_is_refused_on_a_disabled_line() {
         .result()
         .unwrap_err();
     assert_eq!(error, SaleError::SerialNotAllowed { line_number: n(1) });
-    assert_eq!(error.code(), "SERIAL_NOT_ALLOWED");
+    assert_eq!(error.code(), "SERIAL_MODE_DISABLED");
 }
 
 #[test]

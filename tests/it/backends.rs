@@ -1,0 +1,27 @@
+//! `on_both_backends!(case, ...)`: runs each case of a module on every backend.
+//!
+//! A case is an async function taking a fresh `&TestStore`; the macro generates
+//! `<module>::sqlite::<case>` and `<module>::postgres::<case>` tests, so the output names
+//! the backend each ran on. Declared first in `main.rs` with `#[macro_use]`, so every module
+//! can use it.
+
+macro_rules! on_both_backends {
+    ($($case:ident),* $(,)?) => {
+        on_backend!(sqlite: $($case),*);
+        on_backend!(postgres: $($case),*);
+    };
+}
+
+macro_rules! on_backend {
+    ($backend:ident: $($case:ident),* $(,)?) => {
+        mod $backend {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    let store = tests::TestStore::$backend().await;
+                    super::$case(&store).await;
+                }
+            )*
+        }
+    };
+}
