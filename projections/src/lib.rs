@@ -1,6 +1,30 @@
-//! Read models folded from the event log. The read models themselves arrive with the
-//! projections issue; this crate exists now so the workspace has its final shape and the
-//! dependency direction (store <- projections <- api, replay) is fixed from the start.
+//! Read models folded from the event log, each with its checkpoint; the runner; rebuild;
+//! and the queries the APIs answer from them.
+//!
+//! Three projections ([`Projection`]) fold the log into tables in the same database as the
+//! events: `products` (the catalogue), `sales` (sales and lines: the POS order view, the
+//! fulfilment report and pick lists, the sales report and the sales detail export are
+//! queries over it) and `serials` (the per-serial traceability index). The
+//! [`ProjectionRunner`] folds them exactly once (rows and checkpoint in one transaction),
+//! rebuilds them from the log, digests them, and lets a caller wait until they have reached
+//! a position (read-your-writes).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+
+pub mod db;
+mod digest;
+mod products;
+mod projection;
+pub mod queries;
+mod runner;
+mod sales;
+mod serials;
+
+pub use db::{ReadDb, ReadTx};
+pub use projection::{Projection, ProjectionError, TableSpec, enum_code, parse_enum_code};
+pub use runner::{
+    BatchOutcome, ProjectionRunner, ProjectionStatus, RunnerOptions, RunningProjections,
+};
+pub use sales::status as line_status;
+pub use serials::status as serial_status;

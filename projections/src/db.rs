@@ -1,0 +1,113 @@
+//! The read-model database: the same database as the event log, through the store's pools.
+//!
+//! SQL is written once, with `$N` placeholders, which both sqlx drivers accept; the
+//! [`execute!`](crate::execute), [`fetch_optional!`](crate::fetch_optional) and
+//! [`fetch_all!`](crate::fetch_all) macros run it on whichever backend
+//! this is. On SQLite, projection transactions go through the store's single writer
+//! connection (`BEGIN IMMEDIATE`), so projection batches and appends queue instead of
+//! fighting over SQLITE_BUSY.
+
+use sqlx::{Postgres, Sqlite, Transaction};
+use store::AnyStore;
+
+/// Connections to the read models.
+#[derive(Clone)]
+pub enum ReadDb {
+    /// SQLite: the store's writer (for projection batches) and reader pools.
+    Sqlite {
+        /// The one writer connection.
+        writer: sqlx::SqlitePool,
+        /// Readers.
+        readers: sqlx::SqlitePool,
+    },
+    /// PostgreSQL: the store's pool.
+    Postgres(sqlx::PgPool),
+}
+
+/// A transaction on the read models (and the checkpoint table).
+pub enum ReadTx {
+    /// SQLite.
+    Sqlite(Transaction<'static, Sqlite>),
+    /// PostgreSQL.
+    Postgres(Transaction<'static, Postgres>),
+}
+
+impl ReadDb {
+    /// The read-model database of a store: the same database.
+    pub fn of(store: &AnyStore) -> Self {
+        match store {
+            AnyStore::Sqlite(store) => ReadDb::Sqlite {
+                writer: store.write_pool().clone(),
+                readers: store.read_pool().clone(),
+            },
+            AnyStore::Postgres(store) => ReadDb::Postgres(store.pool().clone()),
+        }
+    }
+
+    /// Starts a write transaction.
+    pub async fn begin(&self) -> Result<ReadTx, sqlx::Error> {
+        Ok(match self {
+            ReadDb::Sqlite { writer, .. } => {
+                ReadTx::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?)
+            }
+            ReadDb::Postgres(pool) => ReadTx::Postgres(pool.begin().await?),
+        })
+    }
+}
+
+impl ReadTx {
+    /// Commits.
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        match self {
+            ReadTx::Sqlite(tx) => tx.commit().await,
+            ReadTx::Postgres(tx) => tx.commit().await,
+        }
+    }
+
+    /// Rolls back.
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        match self {
+            ReadTx::Sqlite(tx) => tx.rollback().await,
+            ReadTx::Postgres(tx) => tx.rollback().await,
+        }
+    }
+}
+
+/// Runs a statement in a [`ReadTx`]; evaluates to `Result<u64 /* rows affected */, sqlx::Error>`.
+#[macro_export]
+macro_rules! execute {
+    ($tx:expr, $sql:expr $(, $arg:expr)* $(,)?) => {
+        match $tx {
+            $crate::db::ReadTx::Sqlite(tx) => sqlx::query($sql)$(.bind($arg))*
+                .execute(&mut **tx).await.map(|done| done.rows_affected()),
+            $crate::db::ReadTx::Postgres(tx) => sqlx::query($sql)$(.bind($arg))*
+                .execute(&mut **tx).await.map(|done| done.rows_affected()),
+        }
+    };
+}
+
+/// Fetches at most one row as `$row` (a `sqlx::FromRow` type) in a [`ReadTx`].
+#[macro_export]
+macro_rules! fetch_optional {
+    ($tx:expr, $row:ty, $sql:expr $(, $arg:expr)* $(,)?) => {
+        match $tx {
+            $crate::db::ReadTx::Sqlite(tx) => sqlx::query_as::<_, $row>($sql)$(.bind($arg))*
+                .fetch_optional(&mut **tx).await,
+            $crate::db::ReadTx::Postgres(tx) => sqlx::query_as::<_, $row>($sql)$(.bind($arg))*
+                .fetch_optional(&mut **tx).await,
+        }
+    };
+}
+
+/// Fetches all rows as `$row` from a [`ReadDb`] (outside any transaction).
+#[macro_export]
+macro_rules! fetch_all {
+    ($db:expr, $row:ty, $sql:expr $(, $arg:expr)* $(,)?) => {
+        match $db {
+            $crate::db::ReadDb::Sqlite { readers, .. } => sqlx::query_as::<_, $row>($sql)$(.bind($arg))*
+                .fetch_all(readers).await,
+            $crate::db::ReadDb::Postgres(pool) => sqlx::query_as::<_, $row>($sql)$(.bind($arg))*
+                .fetch_all(pool).await,
+        }
+    };
+}

@@ -1,0 +1,690 @@
+//! The read models' queries: what the APIs and exports answer from the projections' tables.
+//!
+//! - [`pos`]: the POS order view of one sale (lines, indicators, can it be fulfilled now).
+//! - [`fulfilment`]: the fulfilment report (every unfulfilled line) and the pick lists built
+//!   from it.
+//! - [`sales`]: the sales report and the sales detail export: one query over sold lines,
+//!   two row shapes.
+//! - [`trace`]: per-serial traceability: status, holder and full history of a serial;
+//!   search by exact serial or by prefix.
+//!
+//! Every function takes the [`ReadDb`](crate::ReadDb) and a [`TenantId`] first, and every
+//! statement is confined to that tenant: no query can return another retailer's rows.
+//! Serial text given as a filter goes through [`domain::serial::SerialNumber::parse`], the
+//! normalisation every stored serial went through, so `" abc-1 "` finds `ABC-1`.
+//!
+//! Lists that can grow are keyset-paged ([`PageRequest`] in, [`Page`] out, Relay-shaped):
+//! ordered by (sale opened at, sale id, line number), a unique and stable key, so pages
+//! concatenate to the whole list with no duplicates even while rows are added, and a page
+//! costs the same wherever it starts. Cursors are opaque.
+//!
+//! Times are stored as microseconds since the Unix epoch and returned as UTC
+//! [`OffsetDateTime`]s; money is integer minor units with its currency.
+
+pub mod fulfilment;
+pub mod pos;
+pub mod sales;
+pub mod trace;
+
+use domain::indicator::{SerialIndicator, serial_indicator};
+use domain::serial::{SerialError, SerialNumber};
+use event_schemas::{
+    Customer, CustomerId, DeliveryMode, LineNumber, LinePackage, Money, OutletId, PackageMode,
+    ProductId, SaleId, SaleType, SerialMode, TenantId,
+};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// The most rows one page may hold; a larger `first` is capped to it.
+pub const MAX_PAGE_SIZE: u32 = 500;
+
+/// Why a query failed.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    /// The read-model database failed. `UNAVAILABLE` (HTTP 503, retry later) when it cannot
+    /// be reached, `INTERNAL` (500) otherwise; details go to the log, not to the client.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A serial number given as a filter is not a valid serial; the error names the rule.
+    /// `INVALID_SERIAL`, HTTP 400.
+    #[error("invalid serial number filter: {0}")]
+    InvalidSerial(#[from] SerialError),
+    /// The `after` cursor was not given out by this list. `VALIDATION`, HTTP 400.
+    #[error("the cursor is not one this list gave out: start again from the first page")]
+    InvalidCursor,
+    /// A filter breaks a rule (a blank SKU, a date range that ends before it starts).
+    /// `VALIDATION`, HTTP 400.
+    #[error("{field} {rule}")]
+    InvalidFilter {
+        /// The filter, as the API names it (`sku`, `opened_before`, ...).
+        field: &'static str,
+        /// The rule it breaks, a sentence ending "{field} ...".
+        rule: String,
+    },
+    /// A stored value cannot be read back (an unknown enum code, an id that is not a UUID):
+    /// the read model holds data this build does not know. `INTERNAL`, HTTP 500.
+    #[error("stored {column} {value:?} cannot be read")]
+    StoredValue {
+        /// The column.
+        column: &'static str,
+        /// The value as stored.
+        value: String,
+    },
+}
+
+impl QueryError {
+    /// The stable API code: `INVALID_SERIAL` or `VALIDATION` for bad input (HTTP 400),
+    /// `UNAVAILABLE` (503) when the database cannot be reached, else `INTERNAL` (500).
+    pub fn code(&self) -> &'static str {
+        match self {
+            QueryError::InvalidSerial(error) => error.code(),
+            QueryError::InvalidCursor | QueryError::InvalidFilter { .. } => "VALIDATION",
+            QueryError::Database(
+                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_),
+            ) => "UNAVAILABLE",
+            QueryError::Database(_) | QueryError::StoredValue { .. } => "INTERNAL",
+        }
+    }
+
+    fn stored(column: &'static str, value: impl ToString) -> Self {
+        QueryError::StoredValue {
+            column,
+            value: value.to_string(),
+        }
+    }
+}
+
+// ---- paging ---------------------------------------------------------------------------------
+
+/// Which page of a list to read: the first `first` rows after the cursor `after` (from the
+/// start when `None`). Relay's forward pagination arguments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRequest {
+    /// How many rows; capped at [`MAX_PAGE_SIZE`]. Zero reads no rows but still answers
+    /// whether there are any.
+    pub first: u32,
+    /// The cursor of the last row already read, as given out in a [`Page`].
+    pub after: Option<String>,
+}
+
+impl PageRequest {
+    /// The first `first` rows.
+    pub fn first(first: u32) -> Self {
+        Self { first, after: None }
+    }
+
+    /// The same page size, after `cursor`.
+    pub fn after(self, cursor: impl Into<String>) -> Self {
+        Self {
+            after: Some(cursor.into()),
+            ..self
+        }
+    }
+
+    /// The page size actually used.
+    pub fn size(&self) -> u32 {
+        self.first.min(MAX_PAGE_SIZE)
+    }
+
+    /// The SQL `LIMIT`: one row more than the page, to know whether another page follows.
+    fn limit(&self) -> i64 {
+        i64::from(self.size()) + 1
+    }
+}
+
+impl Default for PageRequest {
+    /// The first 50 rows.
+    fn default() -> Self {
+        Self::first(50)
+    }
+}
+
+/// One row of a page with its cursor (a Relay edge).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edge<T> {
+    /// Opaque; pass it as [`PageRequest::after`] to read on from this row.
+    pub cursor: String,
+    /// The row.
+    pub node: T,
+}
+
+/// A page of a keyset-paged list (a Relay connection without its total).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    /// The rows, in the list's order.
+    pub edges: Vec<Edge<T>>,
+    /// Whether rows follow the last one of this page.
+    pub has_next_page: bool,
+}
+
+impl<T> Page<T> {
+    /// The cursor of the last row (Relay's `pageInfo.endCursor`).
+    pub fn end_cursor(&self) -> Option<&str> {
+        self.edges.last().map(|edge| edge.cursor.as_str())
+    }
+
+    /// The rows without their cursors.
+    pub fn nodes(&self) -> impl Iterator<Item = &T> {
+        self.edges.iter().map(|edge| &edge.node)
+    }
+
+    /// The rows, owned, without their cursors.
+    pub fn into_nodes(self) -> Vec<T> {
+        self.edges.into_iter().map(|edge| edge.node).collect()
+    }
+
+    /// The same page with each row converted.
+    pub fn map<U>(self, mut convert: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            edges: self
+                .edges
+                .into_iter()
+                .map(|edge| Edge {
+                    cursor: edge.cursor,
+                    node: convert(edge.node),
+                })
+                .collect(),
+            has_next_page: self.has_next_page,
+        }
+    }
+}
+
+/// The keyset of the line lists: (sale opened at, sale id, line number), unique per tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct LineKey {
+    opened_at: i64,
+    sale_id: String,
+    line_number: i64,
+}
+
+/// The tag that starts every line-list cursor, so a cursor of another shape (or of a later
+/// format) is refused instead of misread.
+const LINE_CURSOR_TAG: &str = "line-v1";
+
+impl LineKey {
+    /// The opaque cursor: hex of `line-v1|opened_at|sale_id|line_number`.
+    fn encode(&self) -> String {
+        hex::encode(format!(
+            "{LINE_CURSOR_TAG}|{}|{}|{}",
+            self.opened_at, self.sale_id, self.line_number
+        ))
+    }
+
+    fn decode(cursor: &str) -> Result<Self, QueryError> {
+        let bytes = hex::decode(cursor).map_err(|_| QueryError::InvalidCursor)?;
+        let text = String::from_utf8(bytes).map_err(|_| QueryError::InvalidCursor)?;
+        let mut parts = text.split('|');
+        let (Some(LINE_CURSOR_TAG), Some(opened_at), Some(sale_id), Some(line_number), None) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
+            return Err(QueryError::InvalidCursor);
+        };
+        let sale_id = Uuid::parse_str(sale_id).map_err(|_| QueryError::InvalidCursor)?;
+        Ok(Self {
+            opened_at: opened_at.parse().map_err(|_| QueryError::InvalidCursor)?,
+            sale_id: sale_id.to_string(),
+            line_number: line_number.parse().map_err(|_| QueryError::InvalidCursor)?,
+        })
+    }
+
+    /// The three keyset parameters: all `NULL` for the first page.
+    fn params(after: Option<&LineKey>) -> (Option<i64>, Option<String>, Option<i64>) {
+        match after {
+            Some(key) => (
+                Some(key.opened_at),
+                Some(key.sale_id.clone()),
+                Some(key.line_number),
+            ),
+            None => (None, None, None),
+        }
+    }
+}
+
+/// Decodes the cursor of a page request, if any.
+fn after_key(page: &PageRequest) -> Result<Option<LineKey>, QueryError> {
+    page.after.as_deref().map(LineKey::decode).transpose()
+}
+
+/// Turns the `limit()` rows fetched for `page` into a page.
+fn line_page(page: &PageRequest, mut rows: Vec<LineRow>) -> Result<Page<ReportLine>, QueryError> {
+    let size = usize::try_from(page.size()).unwrap_or(usize::MAX);
+    let has_next_page = rows.len() > size;
+    rows.truncate(size);
+    let edges = rows
+        .into_iter()
+        .map(|row| {
+            let cursor = row.key().encode();
+            Ok(Edge {
+                cursor,
+                node: row.into_report_line()?,
+            })
+        })
+        .collect::<Result<_, QueryError>>()?;
+    Ok(Page {
+        edges,
+        has_next_page,
+    })
+}
+
+// ---- filters --------------------------------------------------------------------------------
+
+/// A half-open range of times `[from, before)`; either end may be open.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimeRange {
+    /// From this time, inclusive.
+    pub from: Option<OffsetDateTime>,
+    /// Before this time (exclusive).
+    pub before: Option<OffsetDateTime>,
+}
+
+impl TimeRange {
+    /// The range as bound parameters (microseconds), checked to be non-empty.
+    fn params(
+        &self,
+        from_field: &'static str,
+        before_field: &'static str,
+    ) -> Result<(Option<i64>, Option<i64>), QueryError> {
+        let from = self.from.map(|time| micros(time, from_field)).transpose()?;
+        let before = self
+            .before
+            .map(|time| micros(time, before_field))
+            .transpose()?;
+        if matches!((from, before), (Some(from), Some(before)) if before < from) {
+            return Err(QueryError::InvalidFilter {
+                field: before_field,
+                rule: format!("must not be before {from_field}"),
+            });
+        }
+        Ok((from, before))
+    }
+}
+
+fn micros(time: OffsetDateTime, field: &'static str) -> Result<i64, QueryError> {
+    i64::try_from(time.unix_timestamp_nanos() / 1_000).map_err(|_| QueryError::InvalidFilter {
+        field,
+        rule: "is out of range".to_owned(),
+    })
+}
+
+/// A serial filter, normalised as the domain normalises serials: trimmed, validated,
+/// upper-cased. Invalid text is [`QueryError::InvalidSerial`], naming the rule.
+fn serial_param(raw: Option<&str>) -> Result<Option<String>, QueryError> {
+    Ok(raw
+        .map(SerialNumber::parse)
+        .transpose()?
+        .map(SerialNumber::into_string))
+}
+
+/// A SKU filter: trimmed, and not blank.
+fn sku_param(raw: Option<&str>) -> Result<Option<String>, QueryError> {
+    raw.map(|sku| {
+        let sku = sku.trim();
+        if sku.is_empty() {
+            Err(QueryError::InvalidFilter {
+                field: "sku",
+                rule: "must not be blank".to_owned(),
+            })
+        } else {
+            Ok(sku.to_owned())
+        }
+    })
+    .transpose()
+}
+
+// ---- rows -----------------------------------------------------------------------------------
+
+/// A line's status, as the sales projection records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LineStatus {
+    /// Not yet fulfilled.
+    Open,
+    /// Handed over or dispatched.
+    Fulfilled,
+    /// Came back and was refunded.
+    Returned,
+    /// Cancelled before fulfilment.
+    Cancelled,
+    /// Taken off the sale while it was being built.
+    Removed,
+}
+
+impl LineStatus {
+    /// The stored code (`OPEN`, `FULFILLED`, `RETURNED`, `CANCELLED`, `REMOVED`).
+    pub fn code(self) -> &'static str {
+        use crate::line_status as code;
+        match self {
+            LineStatus::Open => code::OPEN,
+            LineStatus::Fulfilled => code::FULFILLED,
+            LineStatus::Returned => code::RETURNED,
+            LineStatus::Cancelled => code::CANCELLED,
+            LineStatus::Removed => code::REMOVED,
+        }
+    }
+
+    /// The label reports show ("Open", "Fulfilled", ...).
+    pub fn label(self) -> &'static str {
+        match self {
+            LineStatus::Open => "Open",
+            LineStatus::Fulfilled => "Fulfilled",
+            LineStatus::Returned => "Returned",
+            LineStatus::Cancelled => "Cancelled",
+            LineStatus::Removed => "Removed",
+        }
+    }
+
+    /// Reads a stored code back.
+    pub fn from_code(code: &str) -> Option<Self> {
+        [
+            LineStatus::Open,
+            LineStatus::Fulfilled,
+            LineStatus::Returned,
+            LineStatus::Cancelled,
+            LineStatus::Removed,
+        ]
+        .into_iter()
+        .find(|status| status.code() == code)
+    }
+}
+
+/// A sale's header, as the lists show it beside each line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SaleHeader {
+    /// The sale.
+    pub sale_id: SaleId,
+    /// Its invoice number.
+    pub invoice_number: String,
+    /// Sale, special order or lay-by.
+    pub sale_type: SaleType,
+    /// How the goods reach the customer.
+    pub delivery_mode: DeliveryMode,
+    /// The outlet the sale belongs to.
+    pub outlet_id: OutletId,
+    /// The customer, when known.
+    pub customer: Option<Customer>,
+    /// When the sale was opened (the sale's date in reports).
+    pub opened_at: OffsetDateTime,
+}
+
+/// The returned line of an earlier sale that a line re-issues.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReissueOf {
+    /// The earlier sale.
+    pub sale_id: SaleId,
+    /// Its invoice number.
+    pub invoice_number: String,
+    /// The returned line.
+    pub line_number: LineNumber,
+}
+
+/// A sale line as it stands now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineView {
+    /// The line's number within its sale.
+    pub line_number: LineNumber,
+    /// The product sold.
+    pub product_id: ProductId,
+    /// The product's SKU when the line was added.
+    pub sku: String,
+    /// The product's name when the line was added.
+    pub product_name: String,
+    /// Units on the line (always 1 on serial-tracked lines).
+    pub quantity: u32,
+    /// Price of one unit.
+    pub unit_price: Money,
+    /// The serial mode the line was added with.
+    pub serial_mode: SerialMode,
+    /// The serial it holds (a returned unit keeps the serial it came back with).
+    pub serial: Option<String>,
+    /// The POS indicator, computed from the mode and the serial (never stored).
+    pub indicator: SerialIndicator,
+    /// Open, fulfilled, returned, cancelled or removed.
+    pub status: LineStatus,
+    /// Its place in a package: a package line (with the package's mode) or a component of
+    /// the package line it names.
+    pub package: Option<LinePackage>,
+    /// The returned line this line re-issues, if it is a re-issue.
+    pub reissue_of: Option<ReissueOf>,
+    /// When the line was added.
+    pub added_at: OffsetDateTime,
+    /// When it was fulfilled.
+    pub fulfilled_at: Option<OffsetDateTime>,
+    /// When its unit came back.
+    pub returned_at: Option<OffsetDateTime>,
+    /// When it was cancelled or removed.
+    pub cancelled_at: Option<OffsetDateTime>,
+    /// The amount refunded, when returned.
+    pub refund: Option<Money>,
+}
+
+impl LineView {
+    /// The package line this line is a component of.
+    pub fn parent_line(&self) -> Option<LineNumber> {
+        match self.package {
+            Some(LinePackage::Component { parent_line }) => Some(parent_line),
+            _ => None,
+        }
+    }
+
+    /// Whether the line waits for a serial before it can be fulfilled: open, REQUIRED and
+    /// without a serial.
+    pub fn is_pending_serial(&self) -> bool {
+        self.status == LineStatus::Open
+            && self.serial_mode == SerialMode::Required
+            && self.serial.is_none()
+    }
+
+    /// Unit price times quantity, in the line's currency.
+    pub fn line_total(&self) -> Money {
+        Money {
+            amount_minor: self
+                .unit_price
+                .amount_minor
+                .saturating_mul(i64::from(self.quantity)),
+            currency: self.unit_price.currency.clone(),
+        }
+    }
+}
+
+/// A line with its sale's header: a row of the fulfilment report and of the sales report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportLine {
+    /// The sale.
+    pub sale: SaleHeader,
+    /// The line.
+    pub line: LineView,
+}
+
+/// The start of every line query, up to its `WHERE`: the columns of [`LineRow`] from
+/// `rm_sales s` joined with `rm_sale_lines l` (a macro, so each query is one `&'static str`).
+macro_rules! select_lines {
+    () => {
+        "SELECT s.sale_id, s.invoice_number, s.sale_type, s.delivery_mode, s.outlet_id, \
+         s.customer_id, s.customer_name, s.opened_at, l.line_number, l.product_id, l.sku, \
+         l.product_name, l.quantity, l.unit_price_minor, l.currency, l.serial_mode, l.serial, \
+         l.status, l.package_role, l.package_mode, l.parent_line, l.reissue_of_sale_id, \
+         l.reissue_of_invoice, l.reissue_of_line, l.added_at, l.fulfilled_at, l.returned_at, \
+         l.cancelled_at, l.refund_minor \
+         FROM rm_sale_lines l \
+         JOIN rm_sales s ON s.tenant_id = l.tenant_id AND s.sale_id = l.sale_id "
+    };
+}
+use select_lines;
+
+/// The sale columns of [`select_lines!`] (and the columns of `rm_sales` under their names).
+#[derive(Debug, sqlx::FromRow)]
+struct SaleRow {
+    sale_id: String,
+    invoice_number: String,
+    sale_type: String,
+    delivery_mode: String,
+    outlet_id: String,
+    customer_id: Option<String>,
+    customer_name: Option<String>,
+    opened_at: i64,
+}
+
+impl SaleRow {
+    fn header(&self) -> Result<SaleHeader, QueryError> {
+        let customer = match &self.customer_id {
+            Some(id) => Some(Customer {
+                customer_id: CustomerId(uuid("customer_id", id)?),
+                name: self.customer_name.clone().unwrap_or_default(),
+            }),
+            None => None,
+        };
+        Ok(SaleHeader {
+            sale_id: SaleId(uuid("sale_id", &self.sale_id)?),
+            invoice_number: self.invoice_number.clone(),
+            sale_type: code("sale_type", &self.sale_type)?,
+            delivery_mode: code("delivery_mode", &self.delivery_mode)?,
+            outlet_id: OutletId(uuid("outlet_id", &self.outlet_id)?),
+            customer,
+            opened_at: time_of("opened_at", self.opened_at)?,
+        })
+    }
+}
+
+/// A row of [`select_lines!`].
+#[derive(Debug, sqlx::FromRow)]
+struct LineRow {
+    #[sqlx(flatten)]
+    sale: SaleRow,
+    line_number: i64,
+    product_id: String,
+    sku: String,
+    product_name: String,
+    quantity: i64,
+    unit_price_minor: i64,
+    currency: String,
+    serial_mode: String,
+    serial: Option<String>,
+    status: String,
+    package_role: Option<String>,
+    package_mode: Option<String>,
+    parent_line: Option<i64>,
+    reissue_of_sale_id: Option<String>,
+    reissue_of_invoice: Option<String>,
+    reissue_of_line: Option<i64>,
+    added_at: i64,
+    fulfilled_at: Option<i64>,
+    returned_at: Option<i64>,
+    cancelled_at: Option<i64>,
+    refund_minor: Option<i64>,
+}
+
+impl LineRow {
+    /// The row's place in the line lists' order.
+    fn key(&self) -> LineKey {
+        LineKey {
+            opened_at: self.sale.opened_at,
+            sale_id: self.sale.sale_id.clone(),
+            line_number: self.line_number,
+        }
+    }
+
+    fn line(self) -> Result<LineView, QueryError> {
+        let serial_mode: SerialMode = code("serial_mode", &self.serial_mode)?;
+        let status = LineStatus::from_code(&self.status)
+            .ok_or_else(|| QueryError::stored("status", &self.status))?;
+        let package = match (self.package_role.as_deref(), self.package_mode.as_deref()) {
+            (None, _) => None,
+            (Some("PACKAGE"), Some(mode)) => Some(LinePackage::Package {
+                mode: code::<PackageMode>("package_mode", mode)?,
+            }),
+            (Some("COMPONENT"), _) => {
+                let parent = self
+                    .parent_line
+                    .ok_or_else(|| QueryError::stored("parent_line", "NULL"))?;
+                Some(LinePackage::Component {
+                    parent_line: line_number("parent_line", parent)?,
+                })
+            }
+            (Some(role), _) => return Err(QueryError::stored("package_role", role)),
+        };
+        let reissue_of = match (
+            &self.reissue_of_sale_id,
+            &self.reissue_of_invoice,
+            self.reissue_of_line,
+        ) {
+            (Some(sale), Some(invoice), Some(line)) => Some(ReissueOf {
+                sale_id: SaleId(uuid("reissue_of_sale_id", sale)?),
+                invoice_number: invoice.clone(),
+                line_number: line_number("reissue_of_line", line)?,
+            }),
+            _ => None,
+        };
+        let refund = self.refund_minor.map(|amount_minor| Money {
+            amount_minor,
+            currency: self.currency.clone(),
+        });
+        Ok(LineView {
+            line_number: line_number("line_number", self.line_number)?,
+            product_id: ProductId(uuid("product_id", &self.product_id)?),
+            sku: self.sku,
+            product_name: self.product_name,
+            quantity: u32::try_from(self.quantity)
+                .map_err(|_| QueryError::stored("quantity", self.quantity))?,
+            unit_price: Money {
+                amount_minor: self.unit_price_minor,
+                currency: self.currency,
+            },
+            indicator: serial_indicator(serial_mode, self.serial.is_some()),
+            serial_mode,
+            serial: self.serial,
+            status,
+            package,
+            reissue_of,
+            added_at: time_of("added_at", self.added_at)?,
+            fulfilled_at: optional_time("fulfilled_at", self.fulfilled_at)?,
+            returned_at: optional_time("returned_at", self.returned_at)?,
+            cancelled_at: optional_time("cancelled_at", self.cancelled_at)?,
+            refund,
+        })
+    }
+
+    fn into_report_line(self) -> Result<ReportLine, QueryError> {
+        Ok(ReportLine {
+            sale: self.sale.header()?,
+            line: self.line()?,
+        })
+    }
+}
+
+/// A stored enum code read back into the contract's enum.
+fn code<T: serde::de::DeserializeOwned>(
+    column: &'static str,
+    value: &str,
+) -> Result<T, QueryError> {
+    crate::parse_enum_code(value).ok_or_else(|| QueryError::stored(column, value))
+}
+
+fn uuid(column: &'static str, value: &str) -> Result<Uuid, QueryError> {
+    Uuid::parse_str(value).map_err(|_| QueryError::stored(column, value))
+}
+
+fn line_number(column: &'static str, value: i64) -> Result<LineNumber, QueryError> {
+    u32::try_from(value)
+        .map(LineNumber)
+        .map_err(|_| QueryError::stored(column, value))
+}
+
+/// A stored time (microseconds since the Unix epoch) as a UTC time.
+fn time_of(column: &'static str, micros: i64) -> Result<OffsetDateTime, QueryError> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000)
+        .map_err(|_| QueryError::stored(column, micros))
+}
+
+fn optional_time(
+    column: &'static str,
+    micros: Option<i64>,
+) -> Result<Option<OffsetDateTime>, QueryError> {
+    micros.map(|micros| time_of(column, micros)).transpose()
+}
+
+fn tenant_param(tenant: TenantId) -> String {
+    tenant.to_string()
+}

@@ -1,0 +1,86 @@
+//! The POS order view: one sale with its lines as the POS screen shows them.
+//!
+//! Each line carries its product, SKU, quantity, serial mode, serial, its state (open,
+//! fulfilled, returned with its refund, cancelled), the package line it belongs to, and the
+//! coloured indicator, computed from the line's mode and serial with
+//! [`domain::indicator::serial_indicator`] (never stored). Lines taken off the sale while it
+//! was being built (REMOVED) are not shown: they were never part of the sale.
+//!
+//! The sale can be fulfilled now when at least one line is open and no open REQUIRED line
+//! lacks its serial: the rule the decider applies to "fulfil all".
+
+use super::{
+    LineRow, LineStatus, LineView, QueryError, SaleHeader, SaleRow, select_lines, tenant_param,
+};
+use crate::db::ReadDb;
+use crate::fetch_all;
+use event_schemas::{SaleId, TenantId};
+
+/// A sale as the POS order screen shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PosOrder {
+    /// The sale's header.
+    pub sale: SaleHeader,
+    /// Its lines in line-number order, REMOVED lines left out.
+    pub lines: Vec<LineView>,
+    /// Whether "fulfil" can be pressed now: at least one open line, and no open REQUIRED
+    /// line without a serial.
+    pub can_fulfil_now: bool,
+}
+
+impl PosOrder {
+    /// The open REQUIRED lines still waiting for a serial (shown RED).
+    pub fn lines_pending_serial(&self) -> impl Iterator<Item = &LineView> {
+        self.lines.iter().filter(|line| line.is_pending_serial())
+    }
+}
+
+/// Whether a sale with these lines can be fulfilled now.
+pub fn can_fulfil_now(lines: &[LineView]) -> bool {
+    lines.iter().any(|line| line.status == LineStatus::Open)
+        && !lines.iter().any(LineView::is_pending_serial)
+}
+
+/// The POS order view of a sale of `tenant`; `None` when the tenant has no such sale (or
+/// the projection has not folded its opening yet).
+pub async fn pos_order(
+    db: &ReadDb,
+    tenant: TenantId,
+    sale_id: SaleId,
+) -> Result<Option<PosOrder>, QueryError> {
+    let tenant = tenant_param(tenant);
+    let sale = sale_id.to_string();
+    // A sale's header never changes once opened, so reading it apart from the lines is safe.
+    let headers = fetch_all!(
+        db,
+        SaleRow,
+        "SELECT sale_id, invoice_number, sale_type, delivery_mode, outlet_id, customer_id, \
+         customer_name, opened_at FROM rm_sales WHERE tenant_id = $1 AND sale_id = $2",
+        &tenant,
+        &sale,
+    )?;
+    let Some(header) = headers.first() else {
+        return Ok(None);
+    };
+    let rows = fetch_all!(
+        db,
+        LineRow,
+        concat!(
+            select_lines!(),
+            "WHERE l.tenant_id = $1 AND l.sale_id = $2 AND l.status <> $3 \
+             ORDER BY l.line_number"
+        ),
+        &tenant,
+        &sale,
+        LineStatus::Removed.code(),
+    )?;
+    let lines = rows
+        .into_iter()
+        .map(LineRow::line)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(PosOrder {
+        sale: header.header()?,
+        can_fulfil_now: can_fulfil_now(&lines),
+        lines,
+    }))
+}

@@ -1,0 +1,354 @@
+//! Per-serial traceability: where a unit is now, who bought it and when, and every event
+//! that ever touched it, from the serials projection (`rm_serials`, `rm_serial_history`).
+//!
+//! A unit is a (product, serial): the same serial text on two products is two units, so a
+//! search by serial alone returns each. Searches normalise the text with
+//! [`SerialNumber::parse`] (trim, validate, upper-case) exactly as every stored serial was
+//! normalised; invalid text is [`QueryError::InvalidSerial`], naming the rule.
+//!
+//! The prefix search normalises the prefix the same way and reads the byte-wise range
+//! `serial >= prefix AND serial < next(prefix)`, where `next` increments the last byte: the
+//! serial columns compare byte-wise on both backends (SQLite's `BINARY`, PostgreSQL's
+//! `COLLATE "C"`), so the range is exactly the serials starting with the prefix and is read
+//! from the `(tenant_id, serial)` index.
+
+use super::{
+    MAX_PAGE_SIZE, QueryError, line_number, optional_time, sku_param, tenant_param, time_of, uuid,
+};
+use crate::db::ReadDb;
+use crate::{fetch_all, serial_status};
+use domain::serial::SerialNumber;
+use event_schemas::{Customer, CustomerId, LineNumber, OutletId, ProductId, SaleId, TenantId};
+use store::Position;
+use time::OffsetDateTime;
+
+/// Where a unit is now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SerialStatus {
+    /// On a line that is not fulfilled yet.
+    Allocated,
+    /// Left with the customer.
+    Fulfilled,
+    /// Came back and was refunded.
+    Returned,
+    /// Taken off its line before fulfilment (serial removed, line cancelled or removed).
+    Released,
+}
+
+impl SerialStatus {
+    /// The stored code (`ALLOCATED`, `FULFILLED`, `RETURNED`, `RELEASED`).
+    pub fn code(self) -> &'static str {
+        match self {
+            SerialStatus::Allocated => serial_status::ALLOCATED,
+            SerialStatus::Fulfilled => serial_status::FULFILLED,
+            SerialStatus::Returned => serial_status::RETURNED,
+            SerialStatus::Released => serial_status::RELEASED,
+        }
+    }
+
+    /// Reads a stored code back.
+    pub fn from_code(code: &str) -> Option<Self> {
+        [
+            SerialStatus::Allocated,
+            SerialStatus::Fulfilled,
+            SerialStatus::Returned,
+            SerialStatus::Released,
+        ]
+        .into_iter()
+        .find(|status| status.code() == code)
+    }
+}
+
+/// A unit as it stands now: its status and its last holder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SerialRecord {
+    /// The product.
+    pub product_id: ProductId,
+    /// The serial, normalised.
+    pub serial: String,
+    /// The product's SKU on the line that last held the serial.
+    pub sku: String,
+    /// The product's name on that line.
+    pub product_name: String,
+    /// Where the unit is now.
+    pub status: SerialStatus,
+    /// The sale that holds it (or last held it: bought it, returned it, released it).
+    pub sale_id: SaleId,
+    /// That sale's invoice number.
+    pub invoice_number: String,
+    /// The line.
+    pub line_number: LineNumber,
+    /// The sale's outlet.
+    pub outlet_id: OutletId,
+    /// The sale's customer, when known: who holds or bought the unit.
+    pub customer: Option<Customer>,
+    /// When the serial was recorded on that line.
+    pub allocated_at: OffsetDateTime,
+    /// When that line was fulfilled.
+    pub fulfilled_at: Option<OffsetDateTime>,
+    /// When the unit came back from that line.
+    pub returned_at: Option<OffsetDateTime>,
+}
+
+/// One event that touched a unit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SerialEvent {
+    /// The event's position in the log (read it with the store for its full envelope).
+    pub position: Position,
+    /// Its global position (`position.prepare`).
+    pub global_position: u64,
+    /// Its type: `SerialAssigned`, `SerialRemoved`, `LineFulfilled`, `LineReturned`,
+    /// `LineCancelled`, `LineRemoved`, `LineReissued`.
+    pub event_type: String,
+    /// The sale it happened on.
+    pub sale_id: SaleId,
+    /// That sale's invoice number.
+    pub invoice_number: String,
+    /// The line.
+    pub line_number: LineNumber,
+    /// When it was recorded.
+    pub recorded_at: OffsetDateTime,
+}
+
+/// A unit with its full history, in log order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SerialTrace {
+    /// The unit as it stands now.
+    pub record: SerialRecord,
+    /// Every event that touched it, oldest first.
+    pub history: Vec<SerialEvent>,
+}
+
+/// Which product(s) a serial search is about.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProductScope {
+    /// Only this product.
+    pub product_id: Option<ProductId>,
+    /// Only this SKU (as on the line that last held the serial; trimmed, exact).
+    pub sku: Option<String>,
+}
+
+/// The traces of every unit of `tenant` whose serial is `serial` (as typed or scanned),
+/// narrowed to `scope`; ordered by product id. Empty when the serial was never recorded.
+pub async fn trace_serial(
+    db: &ReadDb,
+    tenant: TenantId,
+    serial: &str,
+    scope: &ProductScope,
+) -> Result<Vec<SerialTrace>, QueryError> {
+    let serial = SerialNumber::parse(serial)?.into_string();
+    let sku = sku_param(scope.sku.as_deref())?;
+    // One statement, so record and history come from one snapshot.
+    let rows = fetch_all!(
+        db,
+        TraceRow,
+        "SELECT r.product_id, r.serial, r.sku, r.product_name, r.status, r.sale_id, \
+         r.invoice_number, r.line_number, r.outlet_id, r.customer_id, r.customer_name, \
+         r.allocated_at, r.fulfilled_at, r.returned_at, \
+         h.commit_position AS h_commit_position, h.global_position AS h_global_position, \
+         h.event_type AS h_event_type, h.sale_id AS h_sale_id, \
+         h.invoice_number AS h_invoice_number, h.line_number AS h_line_number, \
+         h.recorded_at AS h_recorded_at \
+         FROM rm_serials r \
+         LEFT JOIN rm_serial_history h ON h.tenant_id = r.tenant_id \
+         AND h.product_id = r.product_id AND h.serial = r.serial \
+         WHERE r.tenant_id = $1 AND r.serial = $2 \
+         AND ($3 IS NULL OR r.product_id = $3) AND ($4 IS NULL OR r.sku = $4) \
+         ORDER BY r.product_id, h.commit_position, h.global_position",
+        tenant_param(tenant),
+        &serial,
+        scope.product_id.map(|id| id.to_string()),
+        sku,
+    )?;
+    let mut traces: Vec<SerialTrace> = Vec::new();
+    for row in rows {
+        let event = row.event()?;
+        let same_unit = traces
+            .last()
+            .is_some_and(|trace| trace.record.product_id.to_string() == row.record.product_id);
+        if !same_unit {
+            traces.push(SerialTrace {
+                record: row.record.into_record()?,
+                history: Vec::new(),
+            });
+        }
+        if let (Some(event), Some(trace)) = (event, traces.last_mut()) {
+            trace.history.push(event);
+        }
+    }
+    Ok(traces)
+}
+
+/// Units whose serial starts with a prefix, at most `limit` of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SerialMatches {
+    /// The units, in (serial, product id) order.
+    pub records: Vec<SerialRecord>,
+    /// Whether more units match than were returned.
+    pub truncated: bool,
+}
+
+/// Units of `tenant` whose serial starts with `prefix` (as typed; normalised like a serial),
+/// narrowed to `scope`, at most `limit` (capped at [`MAX_PAGE_SIZE`]).
+pub async fn search_serial_prefix(
+    db: &ReadDb,
+    tenant: TenantId,
+    prefix: &str,
+    scope: &ProductScope,
+    limit: u32,
+) -> Result<SerialMatches, QueryError> {
+    let prefix = SerialNumber::parse(prefix)?.into_string();
+    let upper = next_prefix(&prefix);
+    let sku = sku_param(scope.sku.as_deref())?;
+    let limit = limit.min(MAX_PAGE_SIZE);
+    let mut rows = fetch_all!(
+        db,
+        RecordRow,
+        "SELECT product_id, serial, sku, product_name, status, sale_id, invoice_number, \
+         line_number, outlet_id, customer_id, customer_name, allocated_at, fulfilled_at, \
+         returned_at FROM rm_serials \
+         WHERE tenant_id = $1 AND serial >= $2 AND serial < $3 \
+         AND ($4 IS NULL OR product_id = $4) AND ($5 IS NULL OR sku = $5) \
+         ORDER BY serial, product_id LIMIT $6",
+        tenant_param(tenant),
+        &prefix,
+        &upper,
+        scope.product_id.map(|id| id.to_string()),
+        sku,
+        i64::from(limit) + 1,
+    )?;
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let truncated = rows.len() > limit;
+    rows.truncate(limit);
+    Ok(SerialMatches {
+        records: rows
+            .into_iter()
+            .map(RecordRow::into_record)
+            .collect::<Result<_, _>>()?,
+        truncated,
+    })
+}
+
+/// The smallest text greater than every text starting with `prefix`: the prefix with its
+/// last byte incremented. A normalised serial is printable ASCII (below `0x7F`), so the
+/// increment stays ASCII and never carries.
+fn next_prefix(prefix: &str) -> String {
+    let mut upper: Vec<char> = prefix.chars().collect();
+    if let Some(last) = upper.last_mut() {
+        *last = char::from_u32(u32::from(*last) + 1).unwrap_or(char::MAX);
+    }
+    upper.into_iter().collect()
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct RecordRow {
+    product_id: String,
+    serial: String,
+    sku: String,
+    product_name: String,
+    status: String,
+    sale_id: String,
+    invoice_number: String,
+    line_number: i64,
+    outlet_id: String,
+    customer_id: Option<String>,
+    customer_name: Option<String>,
+    allocated_at: i64,
+    fulfilled_at: Option<i64>,
+    returned_at: Option<i64>,
+}
+
+impl RecordRow {
+    fn into_record(self) -> Result<SerialRecord, QueryError> {
+        let customer = match self.customer_id {
+            Some(id) => Some(Customer {
+                customer_id: CustomerId(uuid("customer_id", &id)?),
+                name: self.customer_name.unwrap_or_default(),
+            }),
+            None => None,
+        };
+        Ok(SerialRecord {
+            product_id: ProductId(uuid("product_id", &self.product_id)?),
+            serial: self.serial,
+            sku: self.sku,
+            product_name: self.product_name,
+            status: SerialStatus::from_code(&self.status)
+                .ok_or_else(|| QueryError::stored("status", &self.status))?,
+            sale_id: SaleId(uuid("sale_id", &self.sale_id)?),
+            invoice_number: self.invoice_number,
+            line_number: line_number("line_number", self.line_number)?,
+            outlet_id: OutletId(uuid("outlet_id", &self.outlet_id)?),
+            customer,
+            allocated_at: time_of("allocated_at", self.allocated_at)?,
+            fulfilled_at: optional_time("fulfilled_at", self.fulfilled_at)?,
+            returned_at: optional_time("returned_at", self.returned_at)?,
+        })
+    }
+}
+
+/// A record joined with one of its history rows (absent only if a record had no history).
+#[derive(Debug, sqlx::FromRow)]
+struct TraceRow {
+    #[sqlx(flatten)]
+    record: RecordRow,
+    h_commit_position: Option<i64>,
+    h_global_position: Option<i64>,
+    h_event_type: Option<String>,
+    h_sale_id: Option<String>,
+    h_invoice_number: Option<String>,
+    h_line_number: Option<i64>,
+    h_recorded_at: Option<i64>,
+}
+
+impl TraceRow {
+    fn event(&self) -> Result<Option<SerialEvent>, QueryError> {
+        let (
+            Some(commit),
+            Some(global),
+            Some(event_type),
+            Some(sale_id),
+            Some(invoice_number),
+            Some(line),
+            Some(recorded_at),
+        ) = (
+            self.h_commit_position,
+            self.h_global_position,
+            &self.h_event_type,
+            &self.h_sale_id,
+            &self.h_invoice_number,
+            self.h_line_number,
+            self.h_recorded_at,
+        )
+        else {
+            return Ok(None);
+        };
+        let unsigned = |column, value: i64| {
+            u64::try_from(value).map_err(|_| QueryError::stored(column, value))
+        };
+        let global_position = unsigned("global_position", global)?;
+        Ok(Some(SerialEvent {
+            position: Position {
+                commit: unsigned("commit_position", commit)?,
+                prepare: global_position,
+            },
+            global_position,
+            event_type: event_type.clone(),
+            sale_id: SaleId(uuid("sale_id", sale_id)?),
+            invoice_number: invoice_number.clone(),
+            line_number: line_number("line_number", line)?,
+            recorded_at: time_of("recorded_at", recorded_at)?,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_prefix;
+
+    #[test]
+    fn the_next_prefix_increments_the_last_character() {
+        assert_eq!(next_prefix("AB"), "AC");
+        assert_eq!(next_prefix("A9"), "A:");
+        assert_eq!(next_prefix("Z"), "[");
+    }
+}
