@@ -3,8 +3,10 @@
 //! Every flag can also come from the environment variable named in `--help`.
 
 use anyhow::Context;
+use api::auth::{Auth, Role};
 use clap::{Args, Parser, Subcommand};
 use event_schemas::TenantId;
+use projections::{ProjectionRunner, ReadDb, RunnerOptions};
 use std::process::ExitCode;
 use std::time::Instant;
 use store::{AnyStore, EventStore, VerifyScope};
@@ -29,6 +31,52 @@ enum Command {
     /// Auditor tools over the event log.
     #[command(subcommand)]
     Replay(ReplayCommand),
+    /// Retailers (tenants).
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// API tokens: each belongs to one retailer and has one role.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum TenantCommand {
+    /// Create a retailer; prints its id.
+    Create {
+        /// Short name used on the command line: lower-case letters, digits, dashes.
+        slug: String,
+        /// The retailer's display name.
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Issue a token; prints it once (only its hash is stored).
+    Create {
+        /// The retailer's slug.
+        #[arg(long)]
+        tenant: String,
+        /// manager, pos, warehouse, auditor (read-only, raw log) or integrator (read,
+        /// subscribe, write serials and fulfilment).
+        #[arg(long)]
+        role: Role,
+        /// A name for the token, shown as the actor of what it does.
+        #[arg(long, default_value = "")]
+        label: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Revoke a token by its id; it stops working at once.
+    Revoke {
+        /// The token id printed by `token create`.
+        token_id: Uuid,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -65,6 +113,20 @@ impl DatabaseArgs {
             .await
             .with_context(|| format!("cannot open the database at {}", self.database_url))
     }
+
+    /// Tenants and tokens, with their tables created if this is a fresh database.
+    async fn auth(&self) -> anyhow::Result<(AnyStore, Auth)> {
+        let store = self.connect().await?;
+        store
+            .migrate()
+            .await
+            .context("migration of the event store failed")?;
+        let auth = Auth::new(ReadDb::of(&store));
+        auth.migrate()
+            .await
+            .context("migration of the auth tables failed")?;
+        Ok((store, auth))
+    }
 }
 
 #[tokio::main]
@@ -87,12 +149,60 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Migrate(database) => {
             let store = database.connect().await?;
-            store.migrate().await.context("migration failed")?;
+            store
+                .migrate()
+                .await
+                .context("migration of the event store failed")?;
+            ProjectionRunner::new(store.clone(), RunnerOptions::default())
+                .migrate()
+                .await
+                .context("migration of the read models failed")?;
+            Auth::new(ReadDb::of(&store))
+                .migrate()
+                .await
+                .context("migration of the auth tables failed")?;
             println!(
                 "schema of {} is up to date ({})",
                 database.database_url,
                 store.backend_name()
             );
+            store.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Tenant(TenantCommand::Create {
+            slug,
+            name,
+            database,
+        }) => {
+            let (store, auth) = database.auth().await?;
+            let tenant = auth.create_tenant(&slug, &name).await?;
+            println!(
+                "created retailer {} ({}) with id {}",
+                tenant.slug, tenant.name, tenant.tenant_id
+            );
+            store.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Token(TokenCommand::Create {
+            tenant,
+            role,
+            label,
+            database,
+        }) => {
+            let (store, auth) = database.auth().await?;
+            let issued = auth.create_token(&tenant, role, &label).await?;
+            eprintln!(
+                "token {} for {tenant} as {role} (shown once; store it now):",
+                issued.token_id
+            );
+            println!("{}", issued.token);
+            store.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Token(TokenCommand::Revoke { token_id, database }) => {
+            let (store, auth) = database.auth().await?;
+            auth.revoke_token(token_id).await?;
+            println!("revoked token {token_id}");
             store.close().await;
             Ok(ExitCode::SUCCESS)
         }

@@ -1,5 +1,9 @@
 //! The `serial-ledger` command line as an operator uses it.
 
+// Helpers here are not #[test]s, so clippy does not see them as test code; a failed unwrap
+// is the test failure we want.
+#![allow(clippy::unwrap_used)]
+
 use std::process::Command;
 
 fn serial_ledger() -> Command {
@@ -61,4 +65,93 @@ fn an_unsupported_database_url_is_a_clear_error() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("unsupported database URL"), "{stderr}");
+}
+
+fn run_ok(args: &[&str], url: &str) -> String {
+    let output = serial_ledger()
+        .args(args)
+        .env("DATABASE_URL", url)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn tenants_and_tokens_are_created_revoked_and_stored_only_as_hashes() {
+    use api::auth::{Auth, Role};
+    use projections::ReadDb;
+    let directory = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", directory.path().join("ledger.db").display());
+    run_ok(
+        &["tenant", "create", "corner-shop", "--name", "Corner Shop"],
+        &url,
+    );
+    let token = run_ok(
+        &[
+            "token",
+            "create",
+            "--tenant",
+            "corner-shop",
+            "--role",
+            "pos",
+            "--label",
+            "till 1",
+        ],
+        &url,
+    )
+    .trim()
+    .to_owned();
+    assert!(token.starts_with("sl_"), "{token}");
+
+    let store = store::AnyStore::connect(&url).await.unwrap();
+    let auth = Auth::new(ReadDb::of(&store));
+    let principal = auth.authenticate(&token).await.unwrap();
+    assert_eq!(principal.role, Role::Pos);
+    assert_eq!(principal.label, "till 1");
+    assert_eq!(
+        principal.tenant_id,
+        auth.tenant_by_slug("corner-shop").await.unwrap().tenant_id
+    );
+    let database = std::fs::read(directory.path().join("ledger.db")).unwrap();
+    let wal = std::fs::read(directory.path().join("ledger.db-wal")).unwrap_or_default();
+    let needle = token.as_bytes();
+    for bytes in [&database, &wal] {
+        assert!(
+            !bytes.windows(needle.len()).any(|window| window == needle),
+            "token stored in clear"
+        );
+    }
+
+    run_ok(&["token", "revoke", &principal.token_id.to_string()], &url);
+    assert!(
+        auth.authenticate(&token).await.is_err(),
+        "a revoked token no longer works"
+    );
+    assert!(auth.authenticate("sl_forged").await.is_err());
+
+    let duplicate = serial_ledger()
+        .args(["tenant", "create", "corner-shop", "--name", "Again"])
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(!duplicate.status.success());
+    assert!(String::from_utf8_lossy(&duplicate.stderr).contains("already exists"));
+    let bad_role = serial_ledger()
+        .args([
+            "token",
+            "create",
+            "--tenant",
+            "corner-shop",
+            "--role",
+            "owner",
+        ])
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&bad_role.stderr).contains("unknown role"));
 }

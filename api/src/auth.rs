@@ -1,0 +1,382 @@
+//! Retailers (tenants), API tokens and roles: who may do what, for which retailer.
+//!
+//! A token is `sl_<token id>_<secret>`; only its SHA-256 is stored, so a leaked database
+//! does not leak working tokens. Every request resolves its bearer token to a [`Principal`]
+//! (tenant, role, token id); every read and write is then confined to that tenant and
+//! checked against the role's [`Permission`]s.
+
+use event_schemas::TenantId;
+use projections::{ReadDb, execute, fetch_all};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use std::fmt;
+use std::str::FromStr;
+use uuid::Uuid;
+
+/// What a role is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Back-office manager: everything, including products and settings.
+    Manager,
+    /// Point of sale: sales, serials, fulfilment, returns; POS quick create of products.
+    Pos,
+    /// Warehouse and fulfilment report: serials and fulfilment.
+    Warehouse,
+    /// Read-only, including the raw event log.
+    Auditor,
+    /// Third-party systems: read, subscribe, write serials and fulfilment.
+    Integrator,
+}
+
+/// One thing a role may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Permission {
+    /// Read products, settings, sales, reports and serial traces.
+    Read,
+    /// Read the raw event log.
+    ReadLog,
+    /// Subscribe to ledger events.
+    Subscribe,
+    /// Create products (POS/PO quick create, back office).
+    CreateProducts,
+    /// Edit products, their serial modes (incl. bulk edit) and the retailer's settings.
+    ManageCatalogue,
+    /// Open sales, add, change and remove lines.
+    Sell,
+    /// Assign and remove serial numbers.
+    RecordSerials,
+    /// Fulfil lines.
+    Fulfil,
+    /// Refund/return, cancel and re-issue lines.
+    Refund,
+}
+
+impl Role {
+    /// Every role.
+    pub const ALL: [Role; 5] = [
+        Role::Manager,
+        Role::Pos,
+        Role::Warehouse,
+        Role::Auditor,
+        Role::Integrator,
+    ];
+
+    /// The role's name on the command line and in the database.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Manager => "manager",
+            Role::Pos => "pos",
+            Role::Warehouse => "warehouse",
+            Role::Auditor => "auditor",
+            Role::Integrator => "integrator",
+        }
+    }
+
+    /// Whether the role may do `permission`.
+    pub fn allows(self, permission: Permission) -> bool {
+        use Permission::*;
+        match self {
+            Role::Manager => true,
+            Role::Pos => matches!(
+                permission,
+                Read | Subscribe | CreateProducts | Sell | RecordSerials | Fulfil | Refund
+            ),
+            Role::Warehouse => matches!(permission, Read | Subscribe | RecordSerials | Fulfil),
+            Role::Auditor => matches!(permission, Read | ReadLog | Subscribe),
+            Role::Integrator => matches!(permission, Read | Subscribe | RecordSerials | Fulfil),
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A role name that is not one of the roles.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown role {0:?}: use manager, pos, warehouse, auditor or integrator")]
+pub struct UnknownRole(pub String);
+
+impl FromStr for Role {
+    type Err = UnknownRole;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .into_iter()
+            .find(|role| role.name() == name)
+            .ok_or_else(|| UnknownRole(name.to_owned()))
+    }
+}
+
+/// Who a request acts as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// The retailer everything is confined to.
+    pub tenant_id: TenantId,
+    /// What the token may do.
+    pub role: Role,
+    /// The token's id (never the token itself): the actor id on events.
+    pub token_id: Uuid,
+    /// The token's label, the actor's display name on events.
+    pub label: String,
+}
+
+impl Principal {
+    /// Whether this principal may do `permission`.
+    pub fn may(&self, permission: Permission) -> bool {
+        self.role.allows(permission)
+    }
+}
+
+/// A retailer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tenant {
+    /// Its id, on every row of its data.
+    pub tenant_id: TenantId,
+    /// Its short name on the command line.
+    pub slug: String,
+    /// Its display name.
+    pub name: String,
+}
+
+/// A token as created: the secret is shown once and never stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedToken {
+    /// The token's id, for revocation.
+    pub token_id: Uuid,
+    /// The bearer token to give the client.
+    pub token: String,
+}
+
+/// Why an auth operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// No token, or one that is unknown or revoked: `UNAUTHENTICATED` (HTTP 401).
+    #[error("missing, unknown or revoked token")]
+    Unauthenticated,
+    /// A tenant slug or name breaks a rule: `VALIDATION`.
+    #[error("{field} {rule}")]
+    Invalid {
+        /// Which input.
+        field: &'static str,
+        /// Which rule it breaks.
+        rule: String,
+    },
+    /// No such tenant: `NOT_FOUND`.
+    #[error("no retailer {0:?}")]
+    UnknownTenant(String),
+    /// The slug is taken: `ALREADY_EXISTS`.
+    #[error("a retailer with slug {0:?} already exists")]
+    SlugTaken(String),
+    /// No such token: `NOT_FOUND`.
+    #[error("no token {0}")]
+    UnknownToken(Uuid),
+    /// The database failed: `UNAVAILABLE`.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The auth schema could not be created.
+    #[error("migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+}
+
+const TOKEN_PREFIX: &str = "sl_";
+
+fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn now_micros() -> i64 {
+    let nanos = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
+    i64::try_from(nanos / 1_000).unwrap_or(i64::MAX)
+}
+
+#[derive(sqlx::FromRow)]
+struct TenantRow {
+    tenant_id: String,
+    slug: String,
+    name: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct TokenRow {
+    token_id: String,
+    tenant_id: String,
+    role: String,
+    label: String,
+}
+
+fn parse_uuid(text: &str) -> Result<Uuid, AuthError> {
+    Uuid::parse_str(text).map_err(|_| AuthError::Unauthenticated)
+}
+
+/// Tenants and tokens, in the ledger's database.
+#[derive(Clone)]
+pub struct Auth {
+    db: ReadDb,
+}
+
+impl Auth {
+    /// Auth over the given database.
+    pub fn new(db: ReadDb) -> Self {
+        Self { db }
+    }
+
+    /// Creates or upgrades the auth tables.
+    pub async fn migrate(&self) -> Result<(), AuthError> {
+        let mut migrator = match &self.db {
+            ReadDb::Sqlite { .. } => sqlx::migrate!("./migrations/sqlite"),
+            ReadDb::Postgres(_) => sqlx::migrate!("./migrations/postgres"),
+        };
+        migrator.set_ignore_missing(true);
+        match &self.db {
+            ReadDb::Sqlite { writer, .. } => migrator.run(writer).await?,
+            ReadDb::Postgres(pool) => migrator.run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Creates a retailer. The slug: 1–40 lower-case letters, digits and dashes.
+    pub async fn create_tenant(&self, slug: &str, name: &str) -> Result<Tenant, AuthError> {
+        let slug = slug.trim();
+        let name = name.trim();
+        let slug_ok = !slug.is_empty()
+            && slug.len() <= 40
+            && slug
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !slug_ok {
+            return Err(AuthError::Invalid {
+                field: "slug",
+                rule: "must be 1-40 lower-case letters, digits or dashes".into(),
+            });
+        }
+        if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+            return Err(AuthError::Invalid {
+                field: "name",
+                rule: "must be 1-200 printable characters".into(),
+            });
+        }
+        if self.tenant_by_slug(slug).await.is_ok() {
+            return Err(AuthError::SlugTaken(slug.to_owned()));
+        }
+        let tenant = Tenant {
+            tenant_id: TenantId::new_v7(),
+            slug: slug.to_owned(),
+            name: name.to_owned(),
+        };
+        let mut tx = self.db.begin().await?;
+        let inserted = execute!(
+            &mut tx,
+            "INSERT INTO tenants (tenant_id, slug, name, created_at) VALUES ($1, $2, $3, $4)",
+            tenant.tenant_id.to_string(),
+            &tenant.slug,
+            &tenant.name,
+            now_micros(),
+        );
+        match inserted {
+            Ok(_) => tx.commit().await?,
+            Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
+                return Err(AuthError::SlugTaken(slug.to_owned()));
+            }
+            Err(error) => return Err(error.into()),
+        }
+        Ok(tenant)
+    }
+
+    /// Finds a retailer by slug.
+    pub async fn tenant_by_slug(&self, slug: &str) -> Result<Tenant, AuthError> {
+        let rows = fetch_all!(
+            &self.db,
+            TenantRow,
+            "SELECT tenant_id, slug, name FROM tenants WHERE slug = $1",
+            slug,
+        )?;
+        let row = rows
+            .into_iter()
+            .next()
+            .ok_or_else(|| AuthError::UnknownTenant(slug.to_owned()))?;
+        Ok(Tenant {
+            tenant_id: TenantId(
+                Uuid::parse_str(&row.tenant_id)
+                    .map_err(|_| AuthError::UnknownTenant(slug.to_owned()))?,
+            ),
+            slug: row.slug,
+            name: row.name,
+        })
+    }
+
+    /// Issues a token for a retailer and role. The token is returned once; only its hash
+    /// is stored.
+    pub async fn create_token(
+        &self,
+        tenant_slug: &str,
+        role: Role,
+        label: &str,
+    ) -> Result<IssuedToken, AuthError> {
+        let tenant = self.tenant_by_slug(tenant_slug).await?;
+        let label = label.trim();
+        let label = if label.is_empty() { role.name() } else { label };
+        let token_id = Uuid::now_v7();
+        let mut secret = [0_u8; 32];
+        rand::rng().fill_bytes(&mut secret);
+        let token = format!(
+            "{TOKEN_PREFIX}{}_{}",
+            token_id.simple(),
+            hex::encode(secret)
+        );
+        let mut tx = self.db.begin().await?;
+        execute!(
+            &mut tx,
+            "INSERT INTO api_tokens (token_id, tenant_id, role, label, token_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            token_id.to_string(),
+            tenant.tenant_id.to_string(),
+            role.name(),
+            label,
+            hash_token(&token),
+            now_micros(),
+        )?;
+        tx.commit().await?;
+        Ok(IssuedToken { token_id, token })
+    }
+
+    /// Revokes a token: it stops working at once.
+    pub async fn revoke_token(&self, token_id: Uuid) -> Result<(), AuthError> {
+        let mut tx = self.db.begin().await?;
+        let revoked = execute!(
+            &mut tx,
+            "UPDATE api_tokens SET revoked_at = $2 WHERE token_id = $1 AND revoked_at IS NULL",
+            token_id.to_string(),
+            now_micros(),
+        )?;
+        tx.commit().await?;
+        if revoked == 1 {
+            Ok(())
+        } else {
+            Err(AuthError::UnknownToken(token_id))
+        }
+    }
+
+    /// Resolves a bearer token to who it acts as.
+    pub async fn authenticate(&self, token: &str) -> Result<Principal, AuthError> {
+        if !token.starts_with(TOKEN_PREFIX) {
+            return Err(AuthError::Unauthenticated);
+        }
+        let rows = fetch_all!(
+            &self.db,
+            TokenRow,
+            "SELECT token_id, tenant_id, role, label FROM api_tokens \
+             WHERE token_hash = $1 AND revoked_at IS NULL",
+            hash_token(token),
+        )?;
+        let row = rows.into_iter().next().ok_or(AuthError::Unauthenticated)?;
+        Ok(Principal {
+            tenant_id: TenantId(parse_uuid(&row.tenant_id)?),
+            role: row.role.parse().map_err(|_| AuthError::Unauthenticated)?,
+            token_id: parse_uuid(&row.token_id)?,
+            label: row.label,
+        })
+    }
+}
