@@ -225,16 +225,11 @@ impl Auth {
 
     /// Creates or upgrades the auth tables.
     pub async fn migrate(&self) -> Result<(), AuthError> {
-        let mut migrator = match &self.db {
+        let migrator = match &self.db {
             ReadDb::Sqlite { .. } => sqlx::migrate!("./migrations/sqlite"),
             ReadDb::Postgres(_) => sqlx::migrate!("./migrations/postgres"),
         };
-        migrator.set_ignore_missing(true);
-        match &self.db {
-            ReadDb::Sqlite { writer, .. } => migrator.run(writer).await?,
-            ReadDb::Postgres(pool) => migrator.run(pool).await?,
-        }
-        Ok(())
+        Ok(self.db.run_migrations(migrator).await?)
     }
 
     /// Creates a retailer. The slug: 1–40 lower-case letters, digits and dashes.

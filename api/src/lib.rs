@@ -7,3 +7,7 @@
 
 pub mod auth;
 pub mod commands;
+pub mod demo;
+pub mod graphql;
+pub mod server;
+pub mod state;

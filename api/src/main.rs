@@ -4,9 +4,11 @@
 
 use anyhow::Context;
 use api::auth::{Auth, Role};
+use api::state::AppState;
 use clap::{Args, Parser, Subcommand};
 use event_schemas::TenantId;
 use projections::{ProjectionRunner, ReadDb, RunnerOptions};
+use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Instant;
 use store::{AnyStore, EventStore, VerifyScope};
@@ -20,12 +22,35 @@ struct Cli {
     command: Command,
 
     /// Log filter, in `tracing` env-filter syntax (e.g. `info`, `store=debug`).
-    #[arg(long, global = true, env = "SERIAL_LEDGER_LOG", default_value = "warn")]
+    #[arg(
+        long,
+        global = true,
+        env = "SERIAL_LEDGER_LOG",
+        default_value = "info,sqlx=warn"
+    )]
     log: String,
+
+    /// Log format: `text` for people, `json` for log collectors.
+    #[arg(
+        long,
+        global = true,
+        env = "SERIAL_LEDGER_LOG_FORMAT",
+        default_value = "text"
+    )]
+    log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the API: GraphQL at /graphql (GraphiQL in a browser), subscriptions at
+    /// /graphql/ws, health at /healthz. Creates or upgrades the schema first.
+    Serve(ServeArgs),
     /// Create the database schema, or upgrade it to this version. Safe to run repeatedly.
     Migrate(DatabaseArgs),
     /// Auditor tools over the event log.
@@ -96,6 +121,19 @@ enum ReplayCommand {
 }
 
 #[derive(Debug, Args)]
+struct ServeArgs {
+    /// The address to listen on.
+    #[arg(long, env = "SERIAL_LEDGER_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Seed a demo retailer (outlets, products of every serial mode, packages, sales in
+    /// every state) and print a token per role.
+    #[arg(long)]
+    demo: bool,
+    #[command(flatten)]
+    database: DatabaseArgs,
+}
+
+#[derive(Debug, Args)]
 struct DatabaseArgs {
     /// Where the ledger is stored: `sqlite://PATH` (embedded, created if missing) or
     /// `postgres://USER@HOST:PORT/DATABASE`.
@@ -132,10 +170,13 @@ impl DatabaseArgs {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(&cli.log))
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
     match run(cli.command).await {
         Ok(code) => code,
         Err(error) => {
@@ -145,8 +186,79 @@ async fn main() -> ExitCode {
     }
 }
 
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let state = AppState::open(&args.database.database_url)
+        .await
+        .with_context(|| format!("cannot open the database at {}", args.database.database_url))?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let address = listener.local_addr()?;
+    if args.demo {
+        let demo = api::demo::seed(&state)
+            .await
+            .context("seeding the demo failed")?;
+        println!(
+            "demo retailer {} ({}):",
+            api::demo::DEMO_SLUG,
+            if demo.seeded {
+                "seeded now"
+            } else {
+                "already seeded"
+            }
+        );
+        for (name, outlet) in &demo.outlets {
+            println!("  outlet {name}: {outlet}");
+        }
+        for (role, token) in &demo.tokens {
+            println!("  {role:<10} token: {token}");
+        }
+        println!(
+            "open http://{address}/graphql and set the header {{\"Authorization\": \"Bearer <token>\"}}"
+        );
+    }
+    println!(
+        "serial-ledger listening on http://{address}/graphql ({})",
+        state.store.backend_name()
+    );
+    let store = state.store.clone();
+    api::server::serve(listener, state, shutdown_signal()).await?;
+    store.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
 async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
+        Command::Serve(args) => serve(args).await,
         Command::Migrate(database) => {
             let store = database.connect().await?;
             store

@@ -44,6 +44,19 @@ impl ReadDb {
         }
     }
 
+    /// Runs a crate's migrations here. Several crates keep their tables in this database,
+    /// so each migrator ignores the versions applied by the others.
+    pub async fn run_migrations(
+        &self,
+        mut migrator: sqlx::migrate::Migrator,
+    ) -> Result<(), sqlx::migrate::MigrateError> {
+        migrator.set_ignore_missing(true);
+        match self {
+            ReadDb::Sqlite { writer, .. } => migrator.run(writer).await,
+            ReadDb::Postgres(pool) => migrator.run(pool).await,
+        }
+    }
+
     /// Starts a write transaction.
     pub async fn begin(&self) -> Result<ReadTx, sqlx::Error> {
         Ok(match self {

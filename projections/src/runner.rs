@@ -141,16 +141,11 @@ impl ProjectionRunner {
 
     /// Creates or upgrades the read-model schema and each projection's checkpoint row.
     pub async fn migrate(&self) -> Result<(), ProjectionError> {
-        let mut migrator = match &self.db {
+        let migrator = match &self.db {
             ReadDb::Sqlite { .. } => sqlx::migrate!("./migrations/sqlite"),
             ReadDb::Postgres(_) => sqlx::migrate!("./migrations/postgres"),
         };
-        // The store's migrations share the database's migration table.
-        migrator.set_ignore_missing(true);
-        match &self.db {
-            ReadDb::Sqlite { writer, .. } => migrator.run(writer).await?,
-            ReadDb::Postgres(pool) => migrator.run(pool).await?,
-        }
+        self.db.run_migrations(migrator).await?;
         let mut tx = self.db.begin().await?;
         for projection in Projection::ALL {
             execute!(

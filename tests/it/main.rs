@@ -7,6 +7,7 @@
 #[macro_use]
 mod backends;
 
+mod api;
 mod commands;
 mod projections;
 mod queries;

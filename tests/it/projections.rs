@@ -21,20 +21,7 @@ on_both_backends!(
 
 // ---- a small, hand-written history ----------------------------------------------------------
 
-fn metadata() -> CommandMetadata {
-    CommandMetadata {
-        command_id: CommandId::new_v7(),
-        correlation_id: Uuid::now_v7(),
-        causation_id: None,
-        actor: Actor {
-            kind: ActorKind::User,
-            id: "staff-1".into(),
-            display_name: "Sam".into(),
-        },
-        channel: Channel::Pos,
-        outlet_id: None,
-    }
-}
+use tests::metadata;
 
 async fn append(
     db: &TestStore,

@@ -27,7 +27,6 @@ use std::time::{Duration, Instant};
 use store::*;
 use tests::TestStore;
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 on_both_backends!(
     each_line_shows_its_indicator_and_the_sale_can_be_fulfilled_once_no_required_serial_is_missing,
@@ -67,20 +66,7 @@ struct Shop<'a> {
     last: Position,
 }
 
-fn metadata() -> CommandMetadata {
-    CommandMetadata {
-        command_id: CommandId::new_v7(),
-        correlation_id: Uuid::now_v7(),
-        causation_id: None,
-        actor: Actor {
-            kind: ActorKind::User,
-            id: "staff-1".into(),
-            display_name: "Sam".into(),
-        },
-        channel: Channel::Pos,
-        outlet_id: None,
-    }
-}
+use tests::metadata;
 
 fn aud(amount_minor: i64) -> Money {
     Money {

@@ -42,20 +42,7 @@ fn tenant() -> TenantId {
     TenantId::new_v7()
 }
 
-fn metadata() -> CommandMetadata {
-    CommandMetadata {
-        command_id: CommandId::new_v7(),
-        correlation_id: Uuid::now_v7(),
-        causation_id: None,
-        actor: Actor {
-            kind: ActorKind::User,
-            id: "staff-1".into(),
-            display_name: "Sam".into(),
-        },
-        channel: Channel::Pos,
-        outlet_id: None,
-    }
-}
+use tests::metadata;
 
 fn test_event(n: u64) -> NewEvent {
     NewEvent {

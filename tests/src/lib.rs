@@ -8,6 +8,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod app;
 pub mod workload;
 
 use sqlx::Connection;
@@ -159,5 +160,22 @@ impl TestStore {
             Backend::Postgres => "ALTER TABLE events DISABLE TRIGGER events_refuse_change;",
         };
         self.execute_raw(sql).await.expect("disable triggers");
+    }
+}
+
+/// Metadata of a command by a POS user, with fresh ids: for tests that append directly.
+pub fn metadata() -> event_schemas::CommandMetadata {
+    use event_schemas::{Actor, ActorKind, Channel, CommandId, CommandMetadata};
+    CommandMetadata {
+        command_id: CommandId::new_v7(),
+        correlation_id: Uuid::now_v7(),
+        causation_id: None,
+        actor: Actor {
+            kind: ActorKind::User,
+            id: "staff-1".into(),
+            display_name: "Sam".into(),
+        },
+        channel: Channel::Pos,
+        outlet_id: None,
     }
 }

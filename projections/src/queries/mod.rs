@@ -5,6 +5,7 @@
 //!   from it.
 //! - [`sales`]: the sales report and the sales detail export: one query over sold lines,
 //!   two row shapes.
+//! - [`products`]: product search (the catalogue), by id, SKU, search text and serial mode.
 //! - [`trace`]: per-serial traceability: status, holder and full history of a serial;
 //!   search by exact serial or by prefix.
 //!
@@ -23,6 +24,7 @@
 
 pub mod fulfilment;
 pub mod pos;
+pub mod products;
 pub mod sales;
 pub mod trace;
 

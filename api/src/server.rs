@@ -1,0 +1,203 @@
+//! The HTTP server: GraphQL over HTTP and WebSocket, GraphiQL, and the health check.
+//!
+//! The router is built by [`app`], so tests can serve it on port 0 exactly as the binary
+//! does ([`serve`]). Every request resolves its `Authorization: Bearer` token to a
+//! [`Principal`] (or none: resolvers then answer `UNAUTHENTICATED`) and gets a correlation
+//! id (the `x-correlation-id` header when it is a UUID, else a new one), which tags its
+//! `tracing` span and every event its commands record.
+
+use crate::auth::Principal;
+use crate::graphql::{ApiSchema, RequestMeta, build_schema};
+use crate::state::AppState;
+use async_graphql::Data;
+use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
+use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
+use axum::Router;
+use axum::extract::{State, WebSocketUpgrade};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Json, Response};
+use axum::routing::get;
+use serde_json::json;
+use std::future::Future;
+use tokio::net::TcpListener;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+use tracing::Instrument;
+use uuid::Uuid;
+
+/// Largest request body accepted (GraphQL documents and variables).
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+const CORRELATION_HEADER: &str = "x-correlation-id";
+
+#[derive(Clone)]
+struct ServerState {
+    app: AppState,
+    schema: ApiSchema,
+}
+
+/// The router: `POST /graphql`, `GET /graphql` (GraphiQL), `GET /graphql/ws`
+/// (graphql-transport-ws), `GET /healthz`.
+pub fn app(state: AppState, schema: ApiSchema) -> Router {
+    Router::new()
+        .route("/graphql", get(graphiql).post(graphql))
+        .route("/graphql/ws", get(graphql_ws))
+        .route("/healthz", get(healthz))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(TraceLayer::new_for_http())
+        .with_state(ServerState { app: state, schema })
+}
+
+/// Serves the API on `listener` until `shutdown` resolves, then lets in-flight requests
+/// finish and stops the projections after their current batch.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let projections = state.projections.spawn();
+    let schema = build_schema(state.clone());
+    let served = axum::serve(listener, app(state, schema))
+        .with_graceful_shutdown(shutdown)
+        .await;
+    projections.stop().await;
+    served
+}
+
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+fn correlation_id(headers: &HeaderMap) -> Uuid {
+    headers
+        .get(CORRELATION_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|text| Uuid::parse_str(text).ok())
+        .unwrap_or_else(Uuid::now_v7)
+}
+
+/// Who the token acts as; None when there is no token or it is unknown or revoked.
+async fn principal(state: &AppState, token: Option<&str>) -> Option<Principal> {
+    let token = token?;
+    match state.auth.authenticate(token).await {
+        Ok(principal) => Some(principal),
+        Err(error) => {
+            // Never log the token itself.
+            tracing::info!(%error, "request with an unusable token");
+            None
+        }
+    }
+}
+
+async fn graphql(
+    State(server): State<ServerState>,
+    headers: HeaderMap,
+    request: GraphQLRequest,
+) -> Response {
+    let correlation_id = correlation_id(&headers);
+    let span = tracing::info_span!("graphql", %correlation_id, tenant = tracing::field::Empty);
+    async move {
+        let mut request = request.into_inner().data(RequestMeta { correlation_id });
+        if let Some(principal) = principal(&server.app, bearer_token(&headers)).await {
+            tracing::Span::current().record("tenant", tracing::field::display(principal.tenant_id));
+            request = request.data(principal);
+        }
+        let response: GraphQLResponse = server.schema.execute(request).await.into();
+        let mut response = response.into_response();
+        if let Ok(value) = HeaderValue::from_str(&correlation_id.to_string()) {
+            response.headers_mut().insert(CORRELATION_HEADER, value);
+        }
+        response
+    }
+    .instrument(span)
+    .await
+}
+
+async fn graphiql() -> Html<String> {
+    Html(
+        GraphiQLSource::build()
+            .endpoint("/graphql")
+            .subscription_endpoint("/graphql/ws")
+            .finish(),
+    )
+}
+
+/// The token of a WebSocket connection: `{"authorization": "Bearer ..."}` or
+/// `{"token": "..."}` in the `connection_init` payload.
+fn init_token(payload: &serde_json::Value) -> Option<String> {
+    let from_header = payload
+        .get("authorization")
+        .or_else(|| payload.get("Authorization"))
+        .and_then(|value| value.as_str())
+        .and_then(|value| value.strip_prefix("Bearer "));
+    from_header
+        .or_else(|| payload.get("token").and_then(|value| value.as_str()))
+        .map(|token| token.trim().to_owned())
+}
+
+async fn graphql_ws(
+    State(server): State<ServerState>,
+    headers: HeaderMap,
+    protocol: GraphQLProtocol,
+    websocket: WebSocketUpgrade,
+) -> Response {
+    let correlation_id = correlation_id(&headers);
+    let header_token = bearer_token(&headers).map(str::to_owned);
+    websocket
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| {
+            let app = server.app.clone();
+            GraphQLWebSocket::new(socket, server.schema.clone(), protocol)
+                .on_connection_init(move |payload| async move {
+                    let mut data = Data::default();
+                    data.insert(RequestMeta { correlation_id });
+                    let token = init_token(&payload).or(header_token);
+                    if let Some(principal) = principal(&app, token.as_deref()).await {
+                        data.insert(principal);
+                    }
+                    Ok(data)
+                })
+                .serve()
+        })
+}
+
+async fn healthz(State(server): State<ServerState>) -> Response {
+    let runner = &server.app.projections;
+    let mut projections = Vec::new();
+    let mut healthy = true;
+    for status in runner.status() {
+        let lag = match runner.lag(status.projection).await {
+            Ok(lag) => json!(lag),
+            Err(error) => {
+                tracing::error!(%error, "health check cannot read the log");
+                healthy = false;
+                json!(null)
+            }
+        };
+        healthy &= status.error.is_none();
+        projections.push(json!({
+            "name": status.projection.name(),
+            "position": status.position.to_string(),
+            "eventsSeen": status.events_seen,
+            "lag": lag,
+            "error": status.error,
+        }));
+    }
+    let backend = server.app.store.backend_name();
+    let code = if healthy {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let status = if healthy { "ok" } else { "degraded" };
+    (
+        code,
+        Json(json!({ "status": status, "backend": backend, "projections": projections })),
+    )
+        .into_response()
+}

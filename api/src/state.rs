@@ -1,0 +1,47 @@
+//! Everything a request needs, opened once at start-up and shared by every handler.
+
+use crate::auth::Auth;
+use crate::commands::CommandService;
+use projections::{ProjectionRunner, ReadDb, RunnerOptions};
+use std::time::Duration;
+use store::{AnyStore, EventStore};
+
+/// The service's shared state: cheap to clone (every part shares its pools).
+#[derive(Clone)]
+pub struct AppState {
+    /// The event store.
+    pub store: AnyStore,
+    /// The read models' database (the same database).
+    pub db: ReadDb,
+    /// Load, decide, append.
+    pub commands: CommandService<AnyStore>,
+    /// The projections (the server spawns them; mutations wait on them).
+    pub projections: ProjectionRunner,
+    /// Tenants and tokens.
+    pub auth: Auth,
+    /// How long a mutation waits for the read models to show its effect
+    /// (read-your-writes) before answering anyway.
+    pub read_your_writes_timeout: Duration,
+}
+
+impl AppState {
+    /// Connects to the database, creates or upgrades every schema, and builds the state.
+    /// Projections are not started: call `state.projections.spawn()`.
+    pub async fn open(database_url: &str) -> anyhow::Result<Self> {
+        let store = AnyStore::connect(database_url).await?;
+        store.migrate().await?;
+        let projections = ProjectionRunner::new(store.clone(), RunnerOptions::default());
+        projections.migrate().await?;
+        let db = ReadDb::of(&store);
+        let auth = Auth::new(db.clone());
+        auth.migrate().await?;
+        Ok(Self {
+            commands: CommandService::new(store.clone()),
+            store,
+            db,
+            projections,
+            auth,
+            read_your_writes_timeout: Duration::from_secs(5),
+        })
+    }
+}
