@@ -1,6 +1,8 @@
 //! The serial-ledger service: the command service ([`commands`]: load, decide, append, retry
 //! on conflict), retailers and API tokens ([`auth`]), and the `serial-ledger` binary
-//! (`src/main.rs`). The GraphQL and REST APIs arrive with the API issues.
+//! (`src/main.rs`): the GraphQL API ([`graphql`], built by [`graphql::build_schema`]) served
+//! over HTTP and WebSocket by [`server`], on the shared [`state::AppState`]; and the
+//! `--demo` retailer ([`demo`]). REST arrives with the integrator issue.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

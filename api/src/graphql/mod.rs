@@ -20,14 +20,19 @@
 
 pub mod context;
 pub mod errors;
+pub mod events;
 pub mod products;
+pub mod reports;
 pub mod sales;
+pub mod settings;
+pub mod subscriptions;
+pub mod trace;
 pub mod types;
 
 pub use context::RequestMeta;
 
 use crate::state::AppState;
-use async_graphql::{EmptySubscription, MergedObject, Schema};
+use async_graphql::{MergedObject, MergedSubscription, Schema};
 
 /// The deepest a query may nest.
 pub const MAX_DEPTH: usize = 12;
@@ -36,14 +41,26 @@ pub const MAX_COMPLEXITY: usize = 20_000;
 
 /// Every query.
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(products::ProductQuery, sales::SaleQuery);
+pub struct QueryRoot(
+    products::ProductQuery,
+    settings::SettingsQuery,
+    sales::SaleQuery,
+    reports::ReportQuery,
+    trace::TraceQuery,
+    events::EventQuery,
+);
 
 /// Every mutation.
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(products::ProductMutation, sales::SaleMutation);
+pub struct MutationRoot(
+    products::ProductMutation,
+    settings::SettingsMutation,
+    sales::SaleMutation,
+);
 
 /// Every subscription.
-pub type SubscriptionRoot = EmptySubscription;
+#[derive(MergedSubscription, Default)]
+pub struct SubscriptionRoot(subscriptions::LedgerSubscription);
 
 /// The API's schema.
 pub type ApiSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;

@@ -189,7 +189,8 @@ impl ProductQuery {
         let page = catalogue::products(&state.db, principal.tenant_id, &filter, &page)
             .await
             .map_err(ApiError::from)?;
-        let mut connection = Connection::new(page_has_previous(&page), page.has_next_page);
+        // Forward paging only: whether rows come before `after` is not known.
+        let mut connection = Connection::new(false, page.has_next_page);
         connection.edges.extend(
             page.edges
                 .into_iter()
@@ -199,15 +200,11 @@ impl ProductQuery {
     }
 }
 
-/// Relay's `hasPreviousPage` for forward paging: unknown, so false.
-fn page_has_previous<T>(_page: &projections::queries::Page<T>) -> bool {
-    false
-}
-
 /// Product mutations.
 #[derive(Default)]
 pub struct ProductMutation;
 
+#[allow(clippy::too_many_arguments)] // GraphQL arguments, each documented in the SDL
 #[Object]
 impl ProductMutation {
     /// Creates a product or package (back office, POS/PO quick create).
@@ -264,7 +261,6 @@ impl ProductMutation {
 
     /// Edits a product: its SKU and name, its serial mode (recording `source`, MANUAL when
     /// not given), its package composition. Give at least one.
-    #[allow(clippy::too_many_arguments)]
     async fn update_product(
         &self,
         ctx: &Context<'_>,

@@ -301,6 +301,7 @@ impl SaleMutation {
     }
 }
 
+#[allow(clippy::too_many_arguments)] // GraphQL arguments, each documented in the SDL
 #[Object]
 impl SaleMutation {
     /// Opens a sale (an invoice) at an outlet.
@@ -361,7 +362,6 @@ impl SaleMutation {
     /// serials, the POS owns pricing) in `currency` (when not given: the sale's currency,
     /// or AUD on a sale with no lines yet). `promptForSerial` is true when auto-prompt is on
     /// and the product is REQUIRED.
-    #[allow(clippy::too_many_arguments)]
     async fn add_item(
         &self,
         ctx: &Context<'_>,
@@ -669,7 +669,6 @@ impl SaleMutation {
     /// Issues a returned line of an earlier sale again on a new sale (`saleId`, opened
     /// first with `openSale`), referencing the returned line, with the new unit's own
     /// serial when known.
-    #[allow(clippy::too_many_arguments)]
     async fn reissue_line(
         &self,
         ctx: &Context<'_>,
