@@ -9,6 +9,7 @@ mod backends;
 
 mod api;
 mod commands;
+mod graphql;
 mod projections;
 mod queries;
 mod store_contract;

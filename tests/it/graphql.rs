@@ -1,10 +1,7 @@
 //! The GraphQL API in process: the spec's rules through the schema, read-your-writes, the
-//! role matrix, and tenant confinement. Each test gets a fresh SQLite database with the
-//! projections running, as the server runs them.
-
-// Helpers here are not #[test]s, so clippy does not see them as test code; a failed unwrap
-// is the test failure we want.
-#![allow(clippy::unwrap_used)]
+//! role matrix, and tenant confinement. Each test gets a fresh database with the
+//! projections running, as the server runs them, on each backend
+//! (`graphql::sqlite::...`, `graphql::postgres::...`).
 
 use api::auth::{Principal, Role};
 use api::graphql::{ApiSchema, RequestMeta, build_schema};
@@ -13,26 +10,60 @@ use async_graphql::{Request, Variables};
 use futures::StreamExt;
 use projections::RunningProjections;
 use serde_json::{Value, json};
+use tests::{Backend, TestDatabase};
 use uuid::Uuid;
+
+macro_rules! on_both_backends_in_process {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    super::$case(tests::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    super::$case(tests::Backend::Postgres).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends_in_process!(
+    products_are_created_in_each_mode_and_searched,
+    a_sale_goes_from_adding_units_through_serials_and_fulfilment_to_refund_and_reissue,
+    a_retried_command_id_is_applied_once,
+    bad_input_is_refused_naming_the_field,
+    each_role_may_do_what_its_permissions_allow_and_nothing_else,
+    another_retailer_sees_nothing_and_changes_nothing,
+    ledger_events_catch_up_then_follow_only_the_callers_retailer,
+);
 
 struct App {
     schema: ApiSchema,
     state: AppState,
     _projections: RunningProjections,
-    _dir: tempfile::TempDir,
+    _database: TestDatabase,
 }
 
 impl App {
-    async fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("ledger.db").display());
-        let state = AppState::open(&url).await.unwrap();
+    async fn start(backend: Backend) -> Self {
+        let database = match backend {
+            Backend::Sqlite => TestDatabase::sqlite(),
+            Backend::Postgres => TestDatabase::postgres().await,
+        };
+        let state = AppState::open(&database.url).await.unwrap();
         let projections = state.projections.spawn();
         Self {
             schema: build_schema(state.clone()),
             state,
             _projections: projections,
-            _dir: dir,
+            _database: database,
         }
     }
 
@@ -156,9 +187,8 @@ async fn open_sale(app: &App, pos: &Principal, invoice: &str) -> String {
     data["openSale"]["sale"]["id"].as_str().unwrap().to_owned()
 }
 
-#[tokio::test]
-async fn products_are_created_in_each_mode_and_searched() {
-    let app = App::start().await;
+async fn products_are_created_in_each_mode_and_searched(backend: Backend) {
+    let app = App::start(backend).await;
     let manager = app.principal("shop", Role::Manager).await;
     let pos = app.principal("shop", Role::Pos).await;
     let data = app
@@ -288,9 +318,10 @@ async fn products_are_created_in_each_mode_and_searched() {
     );
 }
 
-#[tokio::test]
-async fn a_sale_goes_from_adding_units_through_serials_and_fulfilment_to_refund_and_reissue() {
-    let app = App::start().await;
+async fn a_sale_goes_from_adding_units_through_serials_and_fulfilment_to_refund_and_reissue(
+    backend: Backend,
+) {
+    let app = App::start(backend).await;
     let manager = app.principal("shop", Role::Manager).await;
     let pos = app.principal("shop", Role::Pos).await;
     let warehouse = app.principal("shop", Role::Warehouse).await;
@@ -594,9 +625,8 @@ async fn a_sale_goes_from_adding_units_through_serials_and_fulfilment_to_refund_
     assert_eq!(events[0]["node"]["actor"]["displayName"], "pos till");
 }
 
-#[tokio::test]
-async fn a_retried_command_id_is_applied_once() {
-    let app = App::start().await;
+async fn a_retried_command_id_is_applied_once(backend: Backend) {
+    let app = App::start(backend).await;
     let manager = app.principal("shop", Role::Manager).await;
     let pos = app.principal("shop", Role::Pos).await;
     let cable = product(&app, &manager, "CABLE", "DISABLED").await;
@@ -616,9 +646,8 @@ async fn a_retried_command_id_is_applied_once() {
     );
 }
 
-#[tokio::test]
-async fn bad_input_is_refused_naming_the_field() {
-    let app = App::start().await;
+async fn bad_input_is_refused_naming_the_field(backend: Backend) {
+    let app = App::start(backend).await;
     let pos = app.principal("shop", Role::Pos).await;
     let auditor = app.principal("shop", Role::Auditor).await;
     let error = app
@@ -805,9 +834,8 @@ fn operations(product: &str, sale: &str) -> Vec<(&'static str, String, &'static 
     ]
 }
 
-#[tokio::test]
-async fn each_role_may_do_what_its_permissions_allow_and_nothing_else() {
-    let app = App::start().await;
+async fn each_role_may_do_what_its_permissions_allow_and_nothing_else(backend: Backend) {
+    let app = App::start(backend).await;
     let manager = app.principal("shop", Role::Manager).await;
     let pos = app.principal("shop", Role::Pos).await;
     let product = product(&app, &manager, "CABLE", "DISABLED").await;
@@ -847,9 +875,8 @@ async fn each_role_may_do_what_its_permissions_allow_and_nothing_else() {
     }
 }
 
-#[tokio::test]
-async fn another_retailer_sees_nothing_and_changes_nothing() {
-    let app = App::start().await;
+async fn another_retailer_sees_nothing_and_changes_nothing(backend: Backend) {
+    let app = App::start(backend).await;
     let manager = app.principal("shop", Role::Manager).await;
     let pos = app.principal("shop", Role::Pos).await;
     let phone = product(&app, &manager, "IPH-15", "REQUIRED").await;
@@ -944,9 +971,8 @@ async fn another_retailer_sees_nothing_and_changes_nothing() {
     assert_eq!(data["product"]["serialMode"], "REQUIRED");
 }
 
-#[tokio::test]
-async fn ledger_events_catch_up_then_follow_only_the_callers_retailer() {
-    let app = App::start().await;
+async fn ledger_events_catch_up_then_follow_only_the_callers_retailer(backend: Backend) {
+    let app = App::start(backend).await;
     let manager = app.principal("shop", Role::Manager).await;
     let integrator = app.principal("shop", Role::Integrator).await;
     let rival = app.principal("rival", Role::Manager).await;
