@@ -118,7 +118,7 @@ async fn open_sale(app: &TestApp, invoice: &str) -> String {
     data["openSale"]["sale"]["id"].as_str().unwrap().to_owned()
 }
 
-const ASSIGN: &str = "mutation($sale: ID!, $line: Int!, $serial: String!) { assignSerial(saleId: $sale, lineNumber: $line, serialNumber: $serial) { lines { lineNumber serialNumber serialIndicator } } }";
+const ASSIGN: &str = "mutation($sale: ID!, $line: Int!, $serial: String!) { assignSerial(saleId: $sale, lineId: $line, serialNumber: $serial) { lines { lineNumber serialNumber serialIndicator } } }";
 
 async fn a_serialised_sale_goes_from_counter_to_fulfilment_over_http(app: &TestApp) {
     let phone = create_product(app, "IPH-15", "REQUIRED").await;

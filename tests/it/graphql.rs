@@ -42,6 +42,7 @@ on_both_backends_in_process!(
     each_role_may_do_what_its_permissions_allow_and_nothing_else,
     another_retailer_sees_nothing_and_changes_nothing,
     ledger_events_catch_up_then_follow_only_the_callers_retailer,
+    a_returned_unit_is_reissued_on_a_new_invoice_opened_in_the_same_call,
 );
 
 struct App {
@@ -143,7 +144,7 @@ mutation($sale: ID!, $product: ID!, $quantity: Int!) {
 
 const ASSIGN: &str = r#"
 mutation($sale: ID!, $line: Int!, $serial: String!) {
-  assignSerial(saleId: $sale, lineNumber: $line, serialNumber: $serial) {
+  assignSerial(saleId: $sale, lineId: $line, serialNumber: $serial) {
     lines { lineNumber serialNumber serialIndicator }
     cursor
   }
@@ -151,7 +152,7 @@ mutation($sale: ID!, $line: Int!, $serial: String!) {
 
 const FULFIL: &str = r#"
 mutation($sale: ID!, $lines: [Int!]) {
-  fulfilLines(saleId: $sale, lineNumbers: $lines) {
+  fulfilLines(saleId: $sale, lineIds: $lines) {
     sale { canFulfilNow lines { lineNumber status } }
   }
 }"#;
@@ -380,7 +381,7 @@ async fn a_sale_goes_from_adding_units_through_serials_and_fulfilment_to_refund_
     let error = app
         .err(
             Some(&pos),
-            "mutation($sale: ID!) { setLineQuantity(saleId: $sale, lineNumber: 1, quantity: 2) { cursor } }",
+            "mutation($sale: ID!) { setLineQuantity(saleId: $sale, lineId: 1, quantity: 2) { cursor } }",
             json!({ "sale": sale }),
         )
         .await;
@@ -480,7 +481,7 @@ async fn a_sale_goes_from_adding_units_through_serials_and_fulfilment_to_refund_
     let data = app
         .ok(
             &pos,
-            "mutation($sale: ID!) { removeSerial(saleId: $sale, lineNumber: 3) { lines { serialNumber serialIndicator } } }",
+            "mutation($sale: ID!) { removeSerial(saleId: $sale, lineId: 3) { lines { serialNumber serialIndicator } } }",
             json!({ "sale": sale }),
         )
         .await;
@@ -546,7 +547,7 @@ async fn a_sale_goes_from_adding_units_through_serials_and_fulfilment_to_refund_
     let data = app
         .ok(
             &pos,
-            r#"mutation($sale: ID!, $old: ID!) { reissueLine(saleId: $sale, returnedSaleId: $old, returnedLineNumber: 2, serialNumber: "SN-777") { sale { lines { lineNumber serialNumber reissueOf { invoiceNumber lineNumber } } } } }"#,
+            r#"mutation($sale: ID!, $old: ID!) { reissueLine(saleId: $sale, returnedSaleId: $old, returnedLineId: 2, serialNumber: "SN-777") { sale { lines { lineNumber serialNumber reissueOf { invoiceNumber lineNumber } } } } }"#,
             json!({ "sale": new_sale, "old": sale }),
         )
         .await;
@@ -780,54 +781,46 @@ fn operations(product: &str, sale: &str) -> Vec<(&'static str, String, &'static 
         (
             "setLineQuantity",
             format!(
-                r#"mutation {{ setLineQuantity(saleId: "{sale}", lineNumber: 1, quantity: 1) {{ cursor }} }}"#
+                r#"mutation {{ setLineQuantity(saleId: "{sale}", lineId: 1, quantity: 1) {{ cursor }} }}"#
             ),
             &[Manager, Pos],
         ),
         (
             "removeLine",
-            format!(r#"mutation {{ removeLine(saleId: "{sale}", lineNumber: 99) {{ cursor }} }}"#),
+            format!(r#"mutation {{ removeLine(saleId: "{sale}", lineId: 99) {{ cursor }} }}"#),
             &[Manager, Pos],
         ),
         (
             "assignSerial",
             format!(
-                r#"mutation {{ assignSerial(saleId: "{sale}", lineNumber: 99, serialNumber: "SN-1") {{ cursor }} }}"#
+                r#"mutation {{ assignSerial(saleId: "{sale}", lineId: 99, serialNumber: "SN-1") {{ cursor }} }}"#
             ),
             &[Manager, Pos, Warehouse, Integrator],
         ),
         (
             "removeSerial",
-            format!(
-                r#"mutation {{ removeSerial(saleId: "{sale}", lineNumber: 99) {{ cursor }} }}"#
-            ),
+            format!(r#"mutation {{ removeSerial(saleId: "{sale}", lineId: 99) {{ cursor }} }}"#),
             &[Manager, Pos, Warehouse, Integrator],
         ),
         (
             "fulfilLines",
-            format!(
-                r#"mutation {{ fulfilLines(saleId: "{sale}", lineNumbers: [99]) {{ cursor }} }}"#
-            ),
+            format!(r#"mutation {{ fulfilLines(saleId: "{sale}", lineIds: [99]) {{ cursor }} }}"#),
             &[Manager, Pos, Warehouse, Integrator],
         ),
         (
             "refundLines",
-            format!(
-                r#"mutation {{ refundLines(saleId: "{sale}", lineNumbers: [99]) {{ cursor }} }}"#
-            ),
+            format!(r#"mutation {{ refundLines(saleId: "{sale}", lineIds: [99]) {{ cursor }} }}"#),
             &[Manager, Pos],
         ),
         (
             "cancelLines",
-            format!(
-                r#"mutation {{ cancelLines(saleId: "{sale}", lineNumbers: [99]) {{ cursor }} }}"#
-            ),
+            format!(r#"mutation {{ cancelLines(saleId: "{sale}", lineIds: [99]) {{ cursor }} }}"#),
             &[Manager, Pos],
         ),
         (
             "reissueLine",
             format!(
-                r#"mutation {{ reissueLine(saleId: "{sale}", returnedSaleId: "{sale}", returnedLineNumber: 99) {{ cursor }} }}"#
+                r#"mutation {{ reissueLine(saleId: "{sale}", returnedSaleId: "{sale}", returnedLineId: 99) {{ cursor }} }}"#
             ),
             &[Manager, Pos],
         ),
@@ -1021,4 +1014,65 @@ async fn ledger_events_catch_up_then_follow_only_the_callers_retailer(backend: B
         .execute_stream(Request::new("subscription { ledgerEvents { cursor } }"));
     let refused = serde_json::to_value(anonymous.next().await.unwrap()).unwrap();
     assert_eq!(code(&refused["errors"][0]), "UNAUTHENTICATED");
+}
+
+const REISSUE_ON_NEW_SALE: &str = r#"
+mutation($old: ID!, $outlet: ID!, $command: ID) {
+  reissueLine(newSale: { invoiceNumber: "INV-NEW", outletId: $outlet }, returnedSaleId: $old,
+              returnedLineId: 1, serialNumber: "SN-NEW", commandId: $command) {
+    deduplicated
+    sale { id invoiceNumber lines { lineNumber serialNumber reissueOf { invoiceNumber lineNumber } } }
+  }
+}"#;
+
+async fn a_returned_unit_is_reissued_on_a_new_invoice_opened_in_the_same_call(backend: Backend) {
+    let app = App::start(backend).await;
+    let manager = app.principal("shop", Role::Manager).await;
+    let pos = app.principal("shop", Role::Pos).await;
+    let phone = product(&app, &manager, "PHONE", "REQUIRED").await;
+    let sale = open_sale(&app, &pos, "INV-OLD").await;
+    app.ok(
+        &pos,
+        ADD_ITEM,
+        json!({ "sale": sale, "product": phone, "quantity": 1 }),
+    )
+    .await;
+    app.ok(
+        &pos,
+        ASSIGN,
+        json!({ "sale": sale, "line": 1, "serial": "SN-OLD" }),
+    )
+    .await;
+    app.ok(&pos, FULFIL, json!({ "sale": sale, "lines": null }))
+        .await;
+    app.ok(
+        &pos,
+        r#"mutation($sale: ID!) { refundLines(saleId: $sale, lineIds: [1], reason: "faulty") { cursor } }"#,
+        json!({ "sale": sale }),
+    )
+    .await;
+
+    let both = app
+        .err(
+            Some(&pos),
+            r#"mutation($old: ID!, $outlet: ID!) { reissueLine(saleId: $old, newSale: { invoiceNumber: "X", outletId: $outlet }, returnedSaleId: $old, returnedLineId: 1) { cursor } }"#,
+            json!({ "old": sale, "outlet": OUTLET }),
+        )
+        .await;
+    assert_eq!(code(&both), "VALIDATION", "{both}");
+
+    let command = Uuid::now_v7().to_string();
+    let variables = json!({ "old": sale, "outlet": OUTLET, "command": command });
+    let first = app.ok(&pos, REISSUE_ON_NEW_SALE, variables.clone()).await;
+    let reissued = &first["reissueLine"]["sale"];
+    assert_eq!(reissued["invoiceNumber"], "INV-NEW");
+    assert_eq!(reissued["lines"][0]["serialNumber"], "SN-NEW");
+    assert_eq!(
+        reissued["lines"][0]["reissueOf"],
+        json!({ "invoiceNumber": "INV-OLD", "lineNumber": 1 })
+    );
+    // A retry with the same command id opens nothing new and re-issues nothing twice.
+    let retried = app.ok(&pos, REISSUE_ON_NEW_SALE, variables).await;
+    assert_eq!(retried["reissueLine"]["deduplicated"], true);
+    assert_eq!(retried["reissueLine"]["sale"]["id"], reissued["id"]);
 }

@@ -159,7 +159,7 @@ fn lines_of(event: &LedgerEvent) -> Option<LineNumber> {
     })
 }
 
-/// A `lineNumber` argument.
+/// A `lineId` argument: the line's number within its sale, as printed on the invoice.
 fn line_number(field: &str, value: i32) -> Result<LineNumber, ApiError> {
     u32::try_from(value)
         .ok()
@@ -314,41 +314,15 @@ impl SaleMutation {
     ) -> ApiResult<SalePayload> {
         let principal = require(ctx, Permission::Sell, "open sales")?;
         let state = state(ctx)?;
-        let sale_id = match &input.id {
-            Some(id) => sale_id("input.id", id)?,
-            None => SaleId::new_v7(),
-        };
-        let outlet_id = OutletId(parse_uuid("input.outletId", &input.outlet_id)?);
-        let customer = input
-            .customer
-            .map(|customer| {
-                Ok::<_, ApiError>(event_schemas::Customer {
-                    customer_id: CustomerId(parse_uuid("input.customer.id", &customer.id)?),
-                    name: customer.name,
-                })
-            })
-            .transpose()?;
+        let open = open_sale_command(input, "input")?;
+        let sale_id = open.sale_id;
         let context = command_context(
             ctx,
             principal,
             new_command_id(command_id.as_ref())?,
             channel.map(Into::into),
-            Some(outlet_id),
+            Some(open.outlet_id),
         );
-        let open = OpenSale {
-            sale_id,
-            invoice_number: input.invoice_number,
-            sale_type: input
-                .sale_type
-                .map(Into::into)
-                .unwrap_or(event_schemas::SaleType::Sale),
-            delivery_mode: input
-                .delivery_mode
-                .map(Into::into)
-                .unwrap_or(event_schemas::DeliveryMode::CashAndCarry),
-            outlet_id,
-            customer,
-        };
         let outcome = state
             .commands
             .open_sale(&context, open)
@@ -410,7 +384,7 @@ impl SaleMutation {
         &self,
         ctx: &Context<'_>,
         sale_id: ID,
-        line_number: i32,
+        line_id: i32,
         quantity: i32,
         command_id: Option<ID>,
         channel: Option<Channel>,
@@ -419,7 +393,7 @@ impl SaleMutation {
         let state = state(ctx)?;
         let sale = self::sale_id("saleId", &sale_id)?;
         let change = ChangeLineQuantity {
-            line_number: self::line_number("lineNumber", line_number)?,
+            line_number: self::line_number("lineId", line_id)?,
             quantity: u32::try_from(quantity)
                 .map_err(|_| ApiError::invalid("quantity", "must be at least 1"))?,
         };
@@ -438,7 +412,7 @@ impl SaleMutation {
         &self,
         ctx: &Context<'_>,
         sale_id: ID,
-        line_number: i32,
+        line_id: i32,
         command_id: Option<ID>,
         channel: Option<Channel>,
     ) -> ApiResult<SalePayload> {
@@ -446,7 +420,7 @@ impl SaleMutation {
         let state = state(ctx)?;
         let sale = self::sale_id("saleId", &sale_id)?;
         let remove = RemoveLine {
-            line_number: self::line_number("lineNumber", line_number)?,
+            line_number: self::line_number("lineId", line_id)?,
         };
         let context = Self::context(ctx, principal, command_id.as_ref(), channel)?;
         let outcome = state
@@ -464,7 +438,7 @@ impl SaleMutation {
         &self,
         ctx: &Context<'_>,
         sale_id: ID,
-        line_number: i32,
+        line_id: i32,
         serial_number: String,
         command_id: Option<ID>,
         channel: Option<Channel>,
@@ -473,7 +447,7 @@ impl SaleMutation {
         let state = state(ctx)?;
         let sale = self::sale_id("saleId", &sale_id)?;
         let assign = AssignSerial {
-            line_number: self::line_number("lineNumber", line_number)?,
+            line_number: self::line_number("lineId", line_id)?,
             serial: serial_number,
         };
         let context = Self::context(ctx, principal, command_id.as_ref(), channel)?;
@@ -490,7 +464,7 @@ impl SaleMutation {
         &self,
         ctx: &Context<'_>,
         sale_id: ID,
-        line_number: i32,
+        line_id: i32,
         command_id: Option<ID>,
         channel: Option<Channel>,
     ) -> ApiResult<SalePayload> {
@@ -498,7 +472,7 @@ impl SaleMutation {
         let state = state(ctx)?;
         let sale = self::sale_id("saleId", &sale_id)?;
         let remove = RemoveSerial {
-            line_number: self::line_number("lineNumber", line_number)?,
+            line_number: self::line_number("lineId", line_id)?,
         };
         let context = Self::context(ctx, principal, command_id.as_ref(), channel)?;
         let outcome = state
@@ -509,23 +483,23 @@ impl SaleMutation {
         Ok(payload(ctx, principal, sale, &[outcome]).await?)
     }
 
-    /// Fulfils the lines listed, or every open line when `lineNumbers` is not given.
+    /// Fulfils the lines listed, or every open line when `lineIds` is not given.
     /// Refused with SERIAL_REQUIRED (listing the lines in `extensions.lineNumbers`) while a
     /// selected REQUIRED line has no serial.
     async fn fulfil_lines(
         &self,
         ctx: &Context<'_>,
         sale_id: ID,
-        line_numbers: Option<Vec<i32>>,
+        line_ids: Option<Vec<i32>>,
         command_id: Option<ID>,
         channel: Option<Channel>,
     ) -> ApiResult<SalePayload> {
         let principal = require(ctx, Permission::Fulfil, "fulfil lines")?;
         let state = state(ctx)?;
         let sale = self::sale_id("saleId", &sale_id)?;
-        let lines = match line_numbers {
+        let lines = match line_ids {
             None => LineSelection::All,
-            Some(lines) => LineSelection::Lines(self::line_numbers("lineNumbers", &lines)?),
+            Some(lines) => LineSelection::Lines(self::line_numbers("lineIds", &lines)?),
         };
         let context = Self::context(ctx, principal, command_id.as_ref(), channel)?;
         let outcome = state
@@ -543,7 +517,7 @@ impl SaleMutation {
         &self,
         ctx: &Context<'_>,
         sale_id: ID,
-        line_numbers: Option<Vec<i32>>,
+        line_ids: Option<Vec<i32>>,
         serial_numbers: Option<Vec<String>>,
         reason: Option<String>,
         command_id: Option<ID>,
@@ -552,11 +526,11 @@ impl SaleMutation {
         let principal = require(ctx, Permission::Refund, "refund lines")?;
         let state = state(ctx)?;
         let sale_id = self::sale_id("saleId", &sale_id)?;
-        let by_line = self::line_numbers("lineNumbers", line_numbers.as_deref().unwrap_or(&[]))?;
+        let by_line = self::line_numbers("lineIds", line_ids.as_deref().unwrap_or(&[]))?;
         let serials = serial_numbers.unwrap_or_default();
         if by_line.is_empty() && serials.is_empty() {
             return Err(ApiError::invalid(
-                "lineNumbers",
+                "lineIds",
                 "or serialNumbers must select at least one unit",
             )
             .into());
@@ -628,7 +602,7 @@ impl SaleMutation {
         &self,
         ctx: &Context<'_>,
         sale_id: ID,
-        line_numbers: Vec<i32>,
+        line_ids: Vec<i32>,
         reason: Option<String>,
         command_id: Option<ID>,
         channel: Option<Channel>,
@@ -636,9 +610,9 @@ impl SaleMutation {
         let principal = require(ctx, Permission::Refund, "cancel lines")?;
         let state = state(ctx)?;
         let sale = self::sale_id("saleId", &sale_id)?;
-        let lines = self::line_numbers("lineNumbers", &line_numbers)?;
+        let lines = self::line_numbers("lineIds", &line_ids)?;
         if lines.is_empty() {
-            return Err(ApiError::invalid("lineNumbers", "must list at least one line").into());
+            return Err(ApiError::invalid("lineIds", "must list at least one line").into());
         }
         let base = new_command_id(command_id.as_ref())?;
         let mut outcomes = Vec::with_capacity(lines.len());
@@ -666,32 +640,103 @@ impl SaleMutation {
         Ok(payload(ctx, principal, sale, &outcomes).await?)
     }
 
-    /// Issues a returned line of an earlier sale again on a new sale (`saleId`, opened
-    /// first with `openSale`), referencing the returned line, with the new unit's own
-    /// serial when known.
+    /// Issues a returned line of an earlier sale again on a new invoice, referencing the
+    /// returned line, with the new unit's own serial when known. The new invoice is either
+    /// a sale already opened (`saleId`) or opened by this mutation (`newSale`, as
+    /// `openSale` takes it); give exactly one. Opening and re-issuing are two commands:
+    /// retrying with the same `commandId` applies each once.
     async fn reissue_line(
         &self,
         ctx: &Context<'_>,
-        sale_id: ID,
+        sale_id: Option<ID>,
+        new_sale: Option<OpenSaleInput>,
         returned_sale_id: ID,
-        returned_line_number: i32,
+        returned_line_id: i32,
         serial_number: Option<String>,
         command_id: Option<ID>,
         channel: Option<Channel>,
     ) -> ApiResult<SalePayload> {
         let principal = require(ctx, Permission::Refund, "re-issue lines")?;
         let state = state(ctx)?;
-        let sale = self::sale_id("saleId", &sale_id)?;
         let original = self::sale_id("returnedSaleId", &returned_sale_id)?;
-        let line = self::line_number("returnedLineNumber", returned_line_number)?;
+        let line = self::line_number("returnedLineId", returned_line_id)?;
         let context = Self::context(ctx, principal, command_id.as_ref(), channel)?;
+        let mut outcomes = Vec::new();
+        let sale = match (sale_id, new_sale) {
+            (Some(sale_id), None) => self::sale_id("saleId", &sale_id)?,
+            (None, Some(input)) => {
+                let open = open_sale_command(input, "newSale")?;
+                let sale = open.sale_id;
+                let mut opening = context.clone();
+                opening.metadata.command_id =
+                    derived_command_id(context.metadata.command_id, "open-sale");
+                opening.metadata.outlet_id = Some(open.outlet_id);
+                let opened = state
+                    .commands
+                    .open_sale(&opening, open)
+                    .await
+                    .map_err(ApiError::from)?;
+                // On a retry the opening is deduplicated: the sale is the one opened the
+                // first time, as recorded, not the id generated for this attempt.
+                let opened_sale = opened
+                    .events
+                    .iter()
+                    .find_map(|event| match event {
+                        LedgerEvent::SaleOpened(opened) => Some(opened.sale_id),
+                        _ => None,
+                    })
+                    .unwrap_or(sale);
+                outcomes.push(opened);
+                opened_sale
+            }
+            _ => {
+                return Err(ApiError::invalid(
+                    "saleId",
+                    "give either saleId (a sale already opened) or newSale (to open one), not both",
+                )
+                .into());
+            }
+        };
         let outcome = state
             .commands
             .reissue_line(&context, sale, original, line, serial_number)
             .await
             .map_err(ApiError::from)?;
-        Ok(payload(ctx, principal, sale, &[outcome]).await?)
+        outcomes.push(outcome);
+        Ok(payload(ctx, principal, sale, &outcomes).await?)
     }
+}
+
+/// The `OpenSale` command an `OpenSaleInput` asks for (`field` names the input in errors).
+fn open_sale_command(input: OpenSaleInput, field: &str) -> Result<OpenSale, ApiError> {
+    let sale_id = match &input.id {
+        Some(id) => sale_id(&format!("{field}.id"), id)?,
+        None => SaleId::new_v7(),
+    };
+    let outlet_id = OutletId(parse_uuid(&format!("{field}.outletId"), &input.outlet_id)?);
+    let customer = input
+        .customer
+        .map(|customer| {
+            Ok::<_, ApiError>(event_schemas::Customer {
+                customer_id: CustomerId(parse_uuid(&format!("{field}.customer.id"), &customer.id)?),
+                name: customer.name,
+            })
+        })
+        .transpose()?;
+    Ok(OpenSale {
+        sale_id,
+        invoice_number: input.invoice_number,
+        sale_type: input
+            .sale_type
+            .map(Into::into)
+            .unwrap_or(event_schemas::SaleType::Sale),
+        delivery_mode: input
+            .delivery_mode
+            .map(Into::into)
+            .unwrap_or(event_schemas::DeliveryMode::CashAndCarry),
+        outlet_id,
+        customer,
+    })
 }
 
 /// Waits for the read models after part of a mutation succeeded.
