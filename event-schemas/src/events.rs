@@ -170,7 +170,7 @@ pub struct SerialAssigned {
     pub serial: String,
 }
 
-/// A serial number was taken off a line before fulfilment.
+/// A serial number was taken off a line before fulfilment (v2: with the reason given).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SerialRemoved {
     /// The line.
@@ -179,6 +179,53 @@ pub struct SerialRemoved {
     pub product_id: ProductId,
     /// The serial that was removed.
     pub serial: String,
+    /// Why, as the user gave it (none when replaced by another serial, or not given).
+    pub reason: Option<String>,
+}
+
+/// Version 1 of [`SerialRemoved`], as stored before reasons were recorded. Reading a v1
+/// event upcasts it to the current version with no reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SerialRemovedV1 {
+    /// The line.
+    pub line_number: LineNumber,
+    /// The line's product.
+    pub product_id: ProductId,
+    /// The serial that was removed.
+    pub serial: String,
+}
+
+impl From<SerialRemovedV1> for SerialRemoved {
+    fn from(v1: SerialRemovedV1) -> Self {
+        Self {
+            line_number: v1.line_number,
+            product_id: v1.product_id,
+            serial: v1.serial,
+            reason: None,
+        }
+    }
+}
+
+/// Reads an older version of an event as the current one, or `None` when `event_type`
+/// v`schema_version` is not an older version this build upcasts.
+fn upcast(
+    event_type: &str,
+    schema_version: u32,
+    payload: &serde_json::Value,
+) -> Option<Result<LedgerEvent, DecodeError>> {
+    let payload_error = |source| DecodeError::Payload {
+        event_type: event_type.to_owned(),
+        schema_version,
+        source,
+    };
+    match (event_type, schema_version) {
+        ("SerialRemoved", 1) => Some(
+            <SerialRemovedV1 as Deserialize>::deserialize(payload)
+                .map(|v1| LedgerEvent::SerialRemoved(v1.into()))
+                .map_err(payload_error),
+        ),
+        _ => None,
+    }
 }
 
 /// A line was fulfilled (handed over or dispatched); its serial is frozen from now on.
@@ -293,12 +340,16 @@ macro_rules! ledger_events {
                 encoded.unwrap_or(serde_json::Value::Null)
             }
 
-            /// Decodes a stored payload of the given type and version.
+            /// Decodes a stored payload of the given type and version; older versions are
+            /// upcast to the current one.
             pub fn decode(
                 event_type: &str,
                 schema_version: u32,
                 payload: &serde_json::Value,
             ) -> Result<Self, DecodeError> {
+                if let Some(upcast) = upcast(event_type, schema_version, payload) {
+                    return upcast;
+                }
                 match (event_type, schema_version) {
                     $(
                         (stringify!($variant), $version) => {
@@ -341,7 +392,7 @@ ledger_events! {
     LineRemoved v 1,
     LineCancelled v 1,
     SerialAssigned v 1,
-    SerialRemoved v 1,
+    SerialRemoved v 2,
     LineFulfilled v 1,
     LineReturned v 1,
     LineReissued v 1,

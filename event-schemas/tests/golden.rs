@@ -129,6 +129,7 @@ fn samples() -> Vec<LedgerEvent> {
             line_number: LineNumber(2),
             product_id,
             serial: "SN-ABC123".into(),
+            reason: Some("wrong unit scanned".into()),
         }
         .into(),
         LineFulfilled {
@@ -313,4 +314,22 @@ fn the_envelope_encodes_exactly_as_its_golden_fixture() {
     let text = std::fs::read_to_string(fixture_path("envelope.json")).expect("fixture");
     let decoded: EventEnvelope = serde_json::from_str(&text).expect("decodes");
     assert_eq!(decoded, envelope);
+}
+
+#[test]
+fn a_v1_serial_removed_reads_as_the_current_version_without_a_reason() {
+    let text = std::fs::read_to_string(fixture_path("v1/SerialRemoved.json")).expect("v1 fixture");
+    let payload: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let LedgerEvent::SerialRemoved(removed) =
+        LedgerEvent::decode("SerialRemoved", 1, &payload).expect("v1 upcasts")
+    else {
+        panic!("wrong variant");
+    };
+    assert_eq!(removed.serial, "SN-ABC123");
+    assert_eq!(removed.reason, None);
+    assert_eq!(
+        LedgerEvent::SerialRemoved(removed).schema_version(),
+        2,
+        "new events are written as v2"
+    );
 }

@@ -10,92 +10,37 @@ use std::net::SocketAddr;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-/// A running server and what a test needs to talk to it.
-pub struct TestApp {
+/// The real server on a random port, over a given state.
+pub struct TestServer {
     /// Where it listens.
     pub address: SocketAddr,
-    /// Its state (for looking behind the API in assertions).
-    pub state: AppState,
-    /// The test retailer.
-    pub tenant: Tenant,
-    tokens: HashMap<&'static str, String>,
     client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,
-    // Dropped last: the database outlives the server.
-    _database: TestDatabase,
 }
 
-impl TestApp {
-    /// Starts the server on `backend`, with retailer `shop` and a token per role.
-    pub async fn spawn(backend: Backend) -> Self {
-        let database = match backend {
-            Backend::Sqlite => TestDatabase::sqlite(),
-            Backend::Postgres => TestDatabase::postgres().await,
-        };
-        let state = AppState::open(&database.url).await.expect("open state");
-        let tenant = state
-            .auth
-            .create_tenant("shop", "Test Shop")
-            .await
-            .expect("tenant");
-        let mut tokens = HashMap::new();
-        for role in Role::ALL {
-            let issued = state
-                .auth
-                .create_token("shop", role, &format!("test {role}"))
-                .await
-                .expect("token");
-            tokens.insert(role.name(), issued.token);
-        }
+impl TestServer {
+    /// Serves `state` on 127.0.0.1, port 0, until stopped or dropped.
+    pub async fn serve(state: AppState) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let address = listener.local_addr().expect("address");
         let (shutdown, stop) = oneshot::channel::<()>();
-        let server = tokio::spawn(api::server::serve(listener, state.clone(), async move {
+        let server = tokio::spawn(api::server::serve(listener, state, async move {
             let _ = stop.await;
         }));
         Self {
             address,
-            state,
-            tenant,
-            tokens,
             client: reqwest::Client::new(),
             shutdown: Some(shutdown),
             server: Some(server),
-            _database: database,
         }
     }
 
-    /// The token of `role` at the test retailer.
-    pub fn token(&self, role: Role) -> String {
-        self.tokens.get(role.name()).cloned().unwrap_or_default()
-    }
-
-    /// Issues a token of another retailer (created on first use), for isolation tests.
-    pub async fn foreign_token(&self, role: Role) -> String {
-        let _ = self
-            .state
-            .auth
-            .create_tenant("elsewhere", "Another Shop")
-            .await;
-        self.state
-            .auth
-            .create_token("elsewhere", role, "foreign")
-            .await
-            .expect("foreign token")
-            .token
-    }
-
-    /// `http://address`.
+    /// `http://address{path}`.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.address)
-    }
-
-    /// `ws://address/graphql/ws`.
-    pub fn ws_url(&self) -> String {
-        format!("ws://{}/graphql/ws", self.address)
     }
 
     /// Posts a GraphQL request with an optional bearer token; returns the JSON response.
@@ -134,11 +79,105 @@ impl TestApp {
     }
 }
 
-impl Drop for TestApp {
+impl Drop for TestServer {
     fn drop(&mut self) {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
+    }
+}
+
+/// A running server with a fresh database, a retailer and a token per role.
+pub struct TestApp {
+    /// The server.
+    pub server: TestServer,
+    /// Where it listens.
+    pub address: SocketAddr,
+    /// Its state (for looking behind the API in assertions).
+    pub state: AppState,
+    /// The test retailer.
+    pub tenant: Tenant,
+    tokens: HashMap<&'static str, String>,
+    // Dropped last: the database outlives the server.
+    _database: TestDatabase,
+}
+
+impl TestApp {
+    /// Starts the server on `backend`, with retailer `shop` and a token per role.
+    pub async fn spawn(backend: Backend) -> Self {
+        let database = match backend {
+            Backend::Sqlite => TestDatabase::sqlite(),
+            Backend::Postgres => TestDatabase::postgres().await,
+        };
+        let state = AppState::open(&database.url).await.expect("open state");
+        let tenant = state
+            .auth
+            .create_tenant("shop", "Test Shop")
+            .await
+            .expect("tenant");
+        let mut tokens = HashMap::new();
+        for role in Role::ALL {
+            let issued = state
+                .auth
+                .create_token("shop", role, &format!("test {role}"))
+                .await
+                .expect("token");
+            tokens.insert(role.name(), issued.token);
+        }
+        let server = TestServer::serve(state.clone()).await;
+        Self {
+            address: server.address,
+            server,
+            state,
+            tenant,
+            tokens,
+            _database: database,
+        }
+    }
+
+    /// The token of `role` at the test retailer.
+    pub fn token(&self, role: Role) -> String {
+        self.tokens.get(role.name()).cloned().unwrap_or_default()
+    }
+
+    /// Issues a token of another retailer (created on first use), for isolation tests.
+    pub async fn foreign_token(&self, role: Role) -> String {
+        let _ = self
+            .state
+            .auth
+            .create_tenant("elsewhere", "Another Shop")
+            .await;
+        self.state
+            .auth
+            .create_token("elsewhere", role, "foreign")
+            .await
+            .expect("foreign token")
+            .token
+    }
+
+    /// `http://address{path}`.
+    pub fn url(&self, path: &str) -> String {
+        self.server.url(path)
+    }
+
+    /// `ws://address/graphql/ws`.
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/graphql/ws", self.address)
+    }
+
+    /// Posts a GraphQL request with an optional bearer token; returns the JSON response.
+    pub async fn graphql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        self.server.graphql(token, query, variables).await
+    }
+
+    /// A GET on `path`: status and body text.
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        self.server.get(path).await
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(self) {
+        self.server.stop().await;
     }
 }
 

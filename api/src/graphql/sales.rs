@@ -459,12 +459,14 @@ impl SaleMutation {
         Ok(payload(ctx, principal, sale, &[outcome]).await?)
     }
 
-    /// Takes the serial number off an unfulfilled line (free until fulfilment).
+    /// Takes the serial number off an unfulfilled line (free until fulfilment), recording
+    /// the reason given.
     async fn remove_serial(
         &self,
         ctx: &Context<'_>,
         sale_id: ID,
         line_id: i32,
+        reason: Option<String>,
         command_id: Option<ID>,
         channel: Option<Channel>,
     ) -> ApiResult<SalePayload> {
@@ -473,6 +475,7 @@ impl SaleMutation {
         let sale = self::sale_id("saleId", &sale_id)?;
         let remove = RemoveSerial {
             line_number: self::line_number("lineId", line_id)?,
+            reason,
         };
         let context = Self::context(ctx, principal, command_id.as_ref(), channel)?;
         let outcome = state

@@ -64,10 +64,12 @@ pub struct AssignSerial {
 }
 
 /// Take the serial number off an unfulfilled line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoveSerial {
     /// The line.
     pub line_number: LineNumber,
+    /// Why, as the user gave it (optional).
+    pub reason: Option<String>,
 }
 
 /// Which lines a fulfilment covers.

@@ -456,6 +456,7 @@ fn assign_serial(sale: &Sale, assign: AssignSerial) -> Result<Vec<LedgerEvent>, 
                 line_number: line.line_number,
                 product_id: line.product_id,
                 serial: previous.clone(),
+                reason: None,
             }
             .into(),
         );
@@ -479,11 +480,13 @@ fn remove_serial(sale: &Sale, remove: RemoveSerial) -> Result<Vec<LedgerEvent>, 
             line_number: line.line_number,
         });
     };
+    let reason = validation::optional_text("reason", remove.reason, MAX_REASON_LENGTH)?;
     Ok(vec![
         SerialRemoved {
             line_number: line.line_number,
             product_id: line.product_id,
             serial: serial.clone(),
+            reason,
         }
         .into(),
     ])

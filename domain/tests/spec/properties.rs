@@ -338,6 +338,7 @@ impl World {
                 *sale,
                 RemoveSerial {
                     line_number: line_n(line),
+                    reason: None,
                 }
                 .into(),
             ),

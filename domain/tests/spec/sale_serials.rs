@@ -3,6 +3,7 @@
 use crate::support::*;
 use domain::sale::*;
 use domain::serial::SerialError;
+use event_schemas::SerialRemoved;
 use pretty_assertions::assert_eq;
 
 fn assign(line: u32, serial: &str) -> AssignSerial {
@@ -70,9 +71,49 @@ fn a_serial_can_be_removed_before_fulfilment() {
         added(1, &phone(), 1),
         assigned(1, &phone(), "SN1"),
     ])
-    .when(RemoveSerial { line_number: n(1) })
+    .when(RemoveSerial {
+        line_number: n(1),
+        reason: None,
+    })
     .then([serial_removed(1, &phone(), "SN1")]);
     assert_eq!(state.unwrap().lines[&n(1)].serial, None);
+}
+
+#[test]
+fn a_serial_removal_records_the_reason_given_trimmed() {
+    sale([
+        opened(),
+        added(1, &phone(), 1),
+        assigned(1, &phone(), "SN1"),
+    ])
+    .when(RemoveSerial {
+        line_number: n(1),
+        reason: Some("  wrong unit scanned ".into()),
+    })
+    .then([SerialRemoved {
+        line_number: n(1),
+        product_id: phone().product_id,
+        serial: "SN1".into(),
+        reason: Some("wrong unit scanned".into()),
+    }
+    .into()]);
+}
+
+#[test]
+fn a_serial_removal_reason_with_control_characters_is_refused_naming_the_field() {
+    let error = sale([
+        opened(),
+        added(1, &phone(), 1),
+        assigned(1, &phone(), "SN1"),
+    ])
+    .when(RemoveSerial {
+        line_number: n(1),
+        reason: Some("bad\u{7}".into()),
+    })
+    .result()
+    .unwrap_err();
+    assert_eq!(error.code(), "VALIDATION");
+    assert!(error.to_string().contains("reason"), "{error}");
 }
 
 #[test]
@@ -117,7 +158,10 @@ fn assigning_the_serial_a_line_already_has_records_nothing() {
 #[test]
 fn removing_a_serial_from_a_line_without_one_is_refused() {
     sale([opened(), added(1, &phone(), 1)])
-        .when(RemoveSerial { line_number: n(1) })
+        .when(RemoveSerial {
+            line_number: n(1),
+            reason: None,
+        })
         .then_error(SaleError::NoSerialToRemove { line_number: n(1) });
 }
 
@@ -232,7 +276,10 @@ fn after_fulfilment_the_serial_is_frozen() {
         "line 1 was fulfilled: its serial is frozen; return the unit and re-issue it on a new invoice to change it"
     );
     sale(given.clone())
-        .when(RemoveSerial { line_number: n(1) })
+        .when(RemoveSerial {
+            line_number: n(1),
+            reason: None,
+        })
         .then_error(SaleError::SerialFrozen { line_number: n(1) });
     // An OPTIONAL line fulfilled without a serial cannot take one afterwards either.
     sale(given)

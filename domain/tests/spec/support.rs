@@ -270,6 +270,7 @@ pub fn serial_removed(number: u32, product: &ProductSnapshot, serial: &str) -> L
         line_number: LineNumber(number),
         product_id: product.product_id,
         serial: serial.into(),
+        reason: None,
     }
     .into()
 }

@@ -247,7 +247,14 @@ impl<'s, S: EventStore> Runner<'s, S> {
             Action::RemoveSerial(line) => {
                 let context = self.sale_context(sale, Channel::Pos);
                 let result = service
-                    .remove_serial(&context, sale_id, RemoveSerial { line_number: line })
+                    .remove_serial(
+                        &context,
+                        sale_id,
+                        RemoveSerial {
+                            line_number: line,
+                            reason: None,
+                        },
+                    )
                     .await;
                 let outcome = self.accepted(
                     || format!("remove the serial of {invoice} line {line}"),
