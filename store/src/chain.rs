@@ -2,7 +2,9 @@
 //! chaining new events onto a stream's head with their hashes.
 
 use crate::error::StoreError;
-use crate::types::{AppendRequest, ExpectedRevision, NewEvent};
+use crate::types::{
+    AppendRequest, AppendResult, ClaimAction, ClaimChange, ExpectedRevision, NewEvent,
+};
 use event_schemas::{
     CommandMetadata, EventHashInput, GENESIS_HASH, TenantId, canonical_json, event_hash,
 };
@@ -141,4 +143,32 @@ pub(crate) fn now_micros() -> i64 {
 pub(crate) fn micros_to_time(micros: i64) -> Result<OffsetDateTime, String> {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000)
         .map_err(|error| format!("recorded time {micros} out of range: {error}"))
+}
+
+/// A command's stored result, read back for a retry of the same command id.
+pub(crate) fn stored_result(text: &str) -> Result<AppendResult, StoreError> {
+    serde_json::from_str::<AppendResult>(text)
+        .map(|result| AppendResult {
+            deduplicated: true,
+            ..result
+        })
+        .map_err(|error| {
+            StoreError::InvalidRequest(format!("stored command result unreadable: {error}"))
+        })
+}
+
+/// The order claims are applied in: releases first (so a command may release and re-take
+/// a key), then claims sorted by key (so two appends taking the same keys lock them in the
+/// same order and cannot deadlock).
+pub(crate) fn claim_order(claims: &[ClaimChange]) -> (Vec<&ClaimChange>, Vec<&ClaimChange>) {
+    let releases = claims
+        .iter()
+        .filter(|c| c.action == ClaimAction::Release)
+        .collect();
+    let mut takes: Vec<&ClaimChange> = claims
+        .iter()
+        .filter(|c| c.action == ClaimAction::Claim)
+        .collect();
+    takes.sort_by(|a, b| (&a.scope, &a.key).cmp(&(&b.scope, &b.key)));
+    (releases, takes)
 }

@@ -23,8 +23,7 @@ use crate::chain::{self, ChainContext, StreamHeadState};
 use crate::error::StoreError;
 use crate::rows::{EventRow, to_i64, to_u64};
 use crate::types::{
-    AppendRequest, AppendResult, ClaimAction, ClaimChange, Position, RecordedEvent, StreamAppended,
-    StreamHead,
+    AppendRequest, AppendResult, ClaimChange, Position, RecordedEvent, StreamAppended, StreamHead,
 };
 use event_schemas::{GENESIS_HASH, TenantId};
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -94,20 +93,7 @@ impl PostgresStore {
         .bind(command_id)
         .fetch_optional(executor)
         .await?;
-        stored
-            .map(|text| {
-                serde_json::from_str::<AppendResult>(&text)
-                    .map(|result| AppendResult {
-                        deduplicated: true,
-                        ..result
-                    })
-                    .map_err(|error| {
-                        StoreError::InvalidRequest(format!(
-                            "stored command result unreadable: {error}"
-                        ))
-                    })
-            })
-            .transpose()
+        stored.as_deref().map(chain::stored_result).transpose()
     }
 
     /// One attempt; `Ok(None)` means "retry in a new transaction" (see the module doc).
@@ -283,7 +269,8 @@ async fn apply_claims(
     tenant: Uuid,
     claims: &[ClaimChange],
 ) -> Result<(), StoreError> {
-    for release in claims.iter().filter(|c| c.action == ClaimAction::Release) {
+    let (releases, takes) = chain::claim_order(claims);
+    for release in releases {
         sqlx::query(
             "DELETE FROM claims WHERE tenant_id = $1 AND scope = $2 AND claim_key = $3 AND owner = $4",
         )
@@ -294,13 +281,7 @@ async fn apply_claims(
         .execute(&mut **tx)
         .await?;
     }
-    // Claim in key order, so two appends claiming the same keys cannot deadlock.
-    let mut to_claim: Vec<&ClaimChange> = claims
-        .iter()
-        .filter(|c| c.action == ClaimAction::Claim)
-        .collect();
-    to_claim.sort_by(|a, b| (&a.scope, &a.key).cmp(&(&b.scope, &b.key)));
-    for claim in to_claim {
+    for claim in takes {
         let inserted = sqlx::query(
             "INSERT INTO claims (tenant_id, scope, claim_key, owner) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (tenant_id, scope, claim_key) DO NOTHING",

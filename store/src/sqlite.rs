@@ -11,8 +11,7 @@ use crate::chain::{self, ChainContext, StreamHeadState};
 use crate::error::StoreError;
 use crate::rows::{EventRow, to_i64, to_u64};
 use crate::types::{
-    AppendRequest, AppendResult, ClaimAction, ClaimChange, Position, RecordedEvent, StreamAppended,
-    StreamHead,
+    AppendRequest, AppendResult, ClaimChange, Position, RecordedEvent, StreamAppended, StreamHead,
 };
 use event_schemas::TenantId;
 use sqlx::sqlite::{
@@ -166,18 +165,7 @@ async fn stored_result(
             .bind(command_id)
             .fetch_optional(&mut **tx)
             .await?;
-    stored
-        .map(|text| {
-            serde_json::from_str::<AppendResult>(&text)
-                .map(|result| AppendResult {
-                    deduplicated: true,
-                    ..result
-                })
-                .map_err(|error| {
-                    StoreError::InvalidRequest(format!("stored command result unreadable: {error}"))
-                })
-        })
-        .transpose()
+    stored.as_deref().map(chain::stored_result).transpose()
 }
 
 async fn apply_claims(
@@ -185,7 +173,8 @@ async fn apply_claims(
     tenant: &str,
     claims: &[ClaimChange],
 ) -> Result<(), StoreError> {
-    for release in claims.iter().filter(|c| c.action == ClaimAction::Release) {
+    let (releases, takes) = chain::claim_order(claims);
+    for release in releases {
         sqlx::query(
             "DELETE FROM claims WHERE tenant_id = ?1 AND scope = ?2 AND claim_key = ?3 AND owner = ?4",
         )
@@ -196,7 +185,7 @@ async fn apply_claims(
         .execute(&mut **tx)
         .await?;
     }
-    for claim in claims.iter().filter(|c| c.action == ClaimAction::Claim) {
+    for claim in takes {
         let inserted = sqlx::query(
             "INSERT INTO claims (tenant_id, scope, claim_key, owner) VALUES (?1, ?2, ?3, ?4) \
              ON CONFLICT (tenant_id, scope, claim_key) DO NOTHING",
