@@ -302,6 +302,27 @@ impl Auth {
         })
     }
 
+    /// Every retailer, by slug.
+    pub async fn tenants(&self) -> Result<Vec<Tenant>, AuthError> {
+        let rows = fetch_all!(
+            &self.db,
+            TenantRow,
+            "SELECT tenant_id, slug, name FROM tenants ORDER BY slug",
+        )?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(Tenant {
+                    tenant_id: TenantId(
+                        Uuid::parse_str(&row.tenant_id)
+                            .map_err(|_| AuthError::UnknownTenant(row.slug.clone()))?,
+                    ),
+                    slug: row.slug,
+                    name: row.name,
+                })
+            })
+            .collect()
+    }
+
     /// Issues a token for a retailer and role. The token is returned once; only its hash
     /// is stored.
     pub async fn create_token(

@@ -2,16 +2,16 @@
 //!
 //! Every flag can also come from the environment variable named in `--help`.
 
+mod replay_cli;
+
 use anyhow::Context;
 use api::auth::{Auth, Role};
 use api::state::AppState;
 use clap::{Args, Parser, Subcommand};
-use event_schemas::TenantId;
 use projections::{ProjectionRunner, ReadDb, RunnerOptions};
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::time::Instant;
-use store::{AnyStore, EventStore, VerifyScope};
+use store::{AnyStore, EventStore};
 use uuid::Uuid;
 
 /// An event-sourced ledger of the serial numbers of every serialised unit a retailer sells.
@@ -55,7 +55,7 @@ enum Command {
     Migrate(DatabaseArgs),
     /// Auditor tools over the event log.
     #[command(subcommand)]
-    Replay(ReplayCommand),
+    Replay(replay_cli::ReplayCommand),
     /// Retailers (tenants).
     #[command(subcommand)]
     Tenant(TenantCommand),
@@ -104,22 +104,6 @@ enum TokenCommand {
     },
 }
 
-#[derive(Debug, Subcommand)]
-enum ReplayCommand {
-    /// Check every stream's hash chain and revisions; exits with status 1 naming each
-    /// broken event when anything was altered or removed.
-    Verify {
-        #[command(flatten)]
-        database: DatabaseArgs,
-        /// Only this retailer's streams (tenant UUID).
-        #[arg(long)]
-        tenant: Option<Uuid>,
-        /// Only this stream (e.g. `sale-0190...`).
-        #[arg(long)]
-        stream: Option<String>,
-    },
-}
-
 #[derive(Debug, Args)]
 struct ServeArgs {
     /// The address to listen on.
@@ -134,7 +118,7 @@ struct ServeArgs {
 }
 
 #[derive(Debug, Args)]
-struct DatabaseArgs {
+pub(crate) struct DatabaseArgs {
     /// Where the ledger is stored: `sqlite://PATH` (embedded, created if missing) or
     /// `postgres://USER@HOST:PORT/DATABASE`.
     #[arg(
@@ -142,18 +126,18 @@ struct DatabaseArgs {
         env = "DATABASE_URL",
         default_value = "sqlite://serial-ledger.db"
     )]
-    database_url: String,
+    pub(crate) database_url: String,
 }
 
 impl DatabaseArgs {
-    async fn connect(&self) -> anyhow::Result<AnyStore> {
+    pub(crate) async fn connect(&self) -> anyhow::Result<AnyStore> {
         AnyStore::connect(&self.database_url)
             .await
             .with_context(|| format!("cannot open the database at {}", self.database_url))
     }
 
     /// Tenants and tokens, with their tables created if this is a fresh database.
-    async fn auth(&self) -> anyhow::Result<(AnyStore, Auth)> {
+    pub(crate) async fn auth(&self) -> anyhow::Result<(AnyStore, Auth)> {
         let store = self.connect().await?;
         store
             .migrate()
@@ -318,36 +302,6 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             store.close().await;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Replay(ReplayCommand::Verify {
-            database,
-            tenant,
-            stream,
-        }) => {
-            let store = database.connect().await?;
-            let started = Instant::now();
-            let scope = VerifyScope {
-                tenant_id: tenant.map(TenantId),
-                stream_id: stream,
-            };
-            let report = store::verify(&store, &scope)
-                .await
-                .context("verification could not read the log")?;
-            println!(
-                "verified {} streams, {} events in {:.2?}",
-                report.streams,
-                report.events,
-                started.elapsed()
-            );
-            store.close().await;
-            if report.is_intact() {
-                println!("all hash chains intact");
-                Ok(ExitCode::SUCCESS)
-            } else {
-                for problem in &report.problems {
-                    println!("BROKEN: {problem}");
-                }
-                Ok(ExitCode::FAILURE)
-            }
-        }
+        Command::Replay(command) => replay_cli::run(command).await,
     }
 }

@@ -1,5 +1,15 @@
-//! Auditor tooling. Today the hash-chain verification lives in `store::verify`; the replay
-//! issue builds the serial history, point-in-time state and rebuilds here on top of it.
+//! Auditor tooling over the event log: a serial's full history read from the events
+//! themselves, hash-chain verification and a digest of the log, the state of a sale or a
+//! serial at any past moment, projection rebuilds with progress, and the proof that the read
+//! models come from the log (check-projections). The `serial-ledger replay ...` commands are
+//! thin shells over this crate.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+
+pub mod as_of;
+pub mod check;
+pub mod evidence;
+pub mod history;
+pub mod rebuild;
+pub mod verify;

@@ -12,4 +12,8 @@ mod commands;
 mod graphql;
 mod projections;
 mod queries;
+mod replay_check;
+mod replay_history;
+mod replay_rebuild;
+mod replay_verify;
 mod store_contract;

@@ -1,0 +1,90 @@
+//! `serial-ledger replay ...`: the auditor's commands, thin shells over the `replay` crate.
+//!
+//! Each subcommand lives in its own file with its arguments; this one names them and holds
+//! what they share (choosing the retailer).
+
+mod as_of;
+mod check;
+mod evidence;
+mod rebuild;
+mod serial;
+mod verify;
+
+use anyhow::{Context, bail};
+use api::auth::Auth;
+use clap::Subcommand;
+use event_schemas::TenantId;
+use projections::ReadDb;
+use std::process::ExitCode;
+use store::AnyStore;
+use uuid::Uuid;
+
+/// Auditor tools over the event log.
+#[derive(Debug, Subcommand)]
+pub(crate) enum ReplayCommand {
+    /// The full history of a serialised unit, read from the events: every assignment,
+    /// removal, fulfilment, return, cancellation and re-issue, with who, where and when,
+    /// and which sale holds it now.
+    Serial(serial::SerialArgs),
+    /// Check every stream's hash chain, revisions and positions; print a digest of the log
+    /// that another copy can be compared with. Exits with status 1 naming the first broken
+    /// event when anything was altered or removed.
+    Verify(verify::VerifyArgs),
+    /// The state of a sale or a serial as it stood at a past time or log position.
+    AsOf(as_of::AsOfArgs),
+    /// Drop read models and fold them again from the log, with progress. Safe to interrupt
+    /// and run again.
+    Rebuild(rebuild::RebuildArgs),
+    /// Rebuild every projection into scratch tables and compare with the live read models;
+    /// exits with status 1 reporting each difference.
+    CheckProjections(check::CheckArgs),
+    /// Check an evidence file written by `replay serial --format json` offline: every
+    /// event's hash is recomputed from its content.
+    CheckEvidence(evidence::CheckEvidenceArgs),
+}
+
+pub(crate) async fn run(command: ReplayCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        ReplayCommand::Serial(args) => serial::run(args).await,
+        ReplayCommand::Verify(args) => verify::run(args).await,
+        ReplayCommand::AsOf(args) => as_of::run(args).await,
+        ReplayCommand::Rebuild(args) => rebuild::run(args).await,
+        ReplayCommand::CheckProjections(args) => check::run(args).await,
+        ReplayCommand::CheckEvidence(args) => evidence::run(args).await,
+    }
+}
+
+/// The retailer named by `--tenant` (a slug or a UUID); without it, the only retailer of
+/// the database, or an error listing them.
+pub(crate) async fn resolve_tenant(
+    store: &AnyStore,
+    tenant: Option<&str>,
+) -> anyhow::Result<TenantId> {
+    if let Some(id) = tenant.and_then(|text| Uuid::parse_str(text.trim()).ok()) {
+        return Ok(TenantId(id));
+    }
+    let auth = Auth::new(ReadDb::of(store));
+    if let Some(slug) = tenant {
+        let found = auth
+            .tenant_by_slug(slug.trim())
+            .await
+            .with_context(|| format!("--tenant {slug:?}: no retailer has this slug or id"))?;
+        return Ok(found.tenant_id);
+    }
+    let tenants = auth
+        .tenants()
+        .await
+        .context("cannot list the retailers of this database")?;
+    match tenants.as_slice() {
+        [only] => Ok(only.tenant_id),
+        [] => bail!("this database has no retailers"),
+        many => bail!(
+            "--tenant is required: this database holds {} retailers ({})",
+            many.len(),
+            many.iter()
+                .map(|tenant| tenant.slug.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}

@@ -1,0 +1,1 @@
+//! Projection rebuilds with progress reporting. (Being written.)

@@ -1,0 +1,1 @@
+//! Whole-log verification and digest. (Being written.)
