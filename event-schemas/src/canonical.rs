@@ -5,7 +5,7 @@
 //! strings escaped as `serde_json` escapes them, integers in decimal. Payloads contain no
 //! floating-point numbers (money is integer minor units), so number formatting is exact.
 
-use crate::envelope::CommandMetadata;
+use crate::envelope::{CommandMetadata, EventEnvelope};
 use crate::ids::TenantId;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -94,6 +94,25 @@ pub fn event_hash(input: &EventHashInput<'_>) -> String {
         "previous_hash": input.previous_hash,
     });
     hex::encode(Sha256::digest(canonical_json(&document).as_bytes()))
+}
+
+/// The hash `envelope` should carry, recomputed from its content: equal to
+/// `envelope.hash` unless the event was altered. Lets anyone holding an exported event check
+/// it without access to the store.
+pub fn envelope_hash(envelope: &EventEnvelope) -> String {
+    event_hash(&EventHashInput {
+        event_id: envelope.event_id,
+        tenant_id: envelope.tenant_id,
+        stream_id: &envelope.stream_id,
+        stream_revision: envelope.stream_revision,
+        recorded_at_micros: i64::try_from(envelope.recorded_at.unix_timestamp_nanos() / 1_000)
+            .unwrap_or(i64::MAX),
+        metadata: &envelope.metadata,
+        event_type: &envelope.event_type,
+        schema_version: envelope.schema_version,
+        payload: &envelope.payload,
+        previous_hash: &envelope.previous_hash,
+    })
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ mod ids;
 pub mod streams;
 mod values;
 
-pub use canonical::{EventHashInput, GENESIS_HASH, canonical_json, event_hash};
+pub use canonical::{EventHashInput, GENESIS_HASH, canonical_json, envelope_hash, event_hash};
 pub use envelope::{Actor, ActorKind, Channel, CommandMetadata, EventEnvelope};
 pub use events::*;
 pub use ids::{CommandId, CustomerId, LineNumber, OutletId, ProductId, SaleId, TenantId};

@@ -333,3 +333,16 @@ fn a_v1_serial_removed_reads_as_the_current_version_without_a_reason() {
         "new events are written as v2"
     );
 }
+
+#[test]
+fn an_exported_envelope_can_be_checked_offline_by_recomputing_its_hash() {
+    let text = std::fs::read_to_string(fixture_path("envelope.json")).expect("fixture");
+    let mut envelope: EventEnvelope = serde_json::from_str(&text).expect("decodes");
+    assert_eq!(event_schemas::envelope_hash(&envelope), envelope.hash);
+    envelope.payload["serial"] = serde_json::json!("SN-OTHER");
+    assert_ne!(
+        event_schemas::envelope_hash(&envelope),
+        envelope.hash,
+        "an altered payload no longer matches its hash"
+    );
+}

@@ -574,7 +574,7 @@ async fn a_sale_goes_from_adding_units_through_serials_and_fulfilment_to_refund_
     let trace = app
         .ok(
             &auditor,
-            r#"query($product: ID) { serialTrace(serialNumber: "SN-002", productId: $product) { status invoiceNumber history { eventType invoiceNumber cursor } } }"#,
+            r#"query($product: ID) { serialTrace(serialNumber: "SN-002", productId: $product) { status invoiceNumber history { eventType action statusAfter invoiceNumber cursor channel reason hash actor { kind displayName } refund { amountMinor } reissueOf { invoiceNumber lineNumber } } } }"#,
             json!({ "product": phone }),
         )
         .await;
@@ -596,6 +596,19 @@ async fn a_sale_goes_from_adding_units_through_serials_and_fulfilment_to_refund_
             "LineReissued",
             "SerialAssigned"
         ]
+    );
+    // Who, how and why, from the events themselves.
+    let returned = &unit["history"][2];
+    assert_eq!(returned["action"], "RETURNED");
+    assert_eq!(returned["statusAfter"], "RETURNED");
+    assert_eq!(returned["reason"], "faulty");
+    assert_eq!(returned["refund"]["amountMinor"], 129900);
+    assert_eq!(returned["channel"], "POS");
+    assert_eq!(returned["actor"]["kind"], "USER");
+    assert_eq!(returned["hash"].as_str().map(str::len), Some(64));
+    assert_eq!(
+        unit["history"][3]["reissueOf"],
+        json!({ "invoiceNumber": "INV-1042", "lineNumber": 2 })
     );
 
     // The POS view by invoice number, ignoring case.

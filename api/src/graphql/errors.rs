@@ -126,6 +126,29 @@ impl From<QueryError> for ApiError {
     }
 }
 
+impl From<replay::history::HistoryError> for ApiError {
+    fn from(error: replay::history::HistoryError) -> Self {
+        use replay::history::HistoryError;
+        match error {
+            HistoryError::Store(error) => ApiError::from(error),
+            HistoryError::Index(error) => ApiError::from(error),
+            error => match error.code() {
+                code @ ("INTERNAL" | "UNAVAILABLE") => {
+                    // The message alone hides the cause; the log gets the whole chain.
+                    let mut details = error.to_string();
+                    let mut source = std::error::Error::source(&error);
+                    while let Some(cause) = source {
+                        details.push_str(&format!(": {cause}"));
+                        source = cause.source();
+                    }
+                    ApiError::failure(code, &details)
+                }
+                code => ApiError::new(code, error.to_string()),
+            },
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         ApiError::from(CommandError::Store(error))

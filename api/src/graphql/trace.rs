@@ -1,30 +1,119 @@
 //! Serial traceability: where a unit is now, who bought it and when, and every event that
-//! touched it. Permission `Read`.
+//! touched it, with who did it, where, through which channel and why. Permission `Read`.
 
 use super::context::{parse_uuid, require, state};
 use super::errors::{ApiError, ApiResult};
-use super::types::{Customer, SerialStatus};
+use super::types::{ActorKind, Channel, Customer, Money, ReissueRef, SerialStatus};
 use crate::auth::Permission;
-use async_graphql::{Context, ID, Object, SimpleObject};
+use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 use event_schemas::ProductId;
-use projections::queries::trace::{ProductScope, SerialTrace as Trace, trace_serial};
+use projections::queries::ReissueOf;
+use replay::history::{HistoryEntry, HistoryQuery, HistorySource, UnitHistory, serial_history};
 use time::OffsetDateTime;
 
-/// One event that touched a unit.
+/// What an event did to a serialised unit.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "replay::history::UnitAction")]
+pub enum SerialAction {
+    /// The serial was recorded against a line.
+    Assigned,
+    /// The serial was taken off its line before fulfilment.
+    Removed,
+    /// The line was fulfilled: the unit left with the customer.
+    Fulfilled,
+    /// The unit came back and was refunded.
+    Returned,
+    /// The line was cancelled before fulfilment.
+    Cancelled,
+    /// The line was taken off the sale before fulfilment.
+    LineRemoved,
+    /// The unit's returned line was re-issued on this sale.
+    Reissued,
+}
+
+/// Who did something.
+#[derive(SimpleObject)]
+pub struct ActorView {
+    /// Staff member, integration or the system.
+    pub kind: ActorKind,
+    /// A stable id of the actor (user id, token id).
+    pub id: String,
+    /// A name for people.
+    pub display_name: String,
+}
+
+/// One event that touched a unit, read from the log itself.
 #[derive(SimpleObject)]
 pub struct SerialHistoryEvent {
     /// The event's cursor in the log (read it in full with `events(after: ...)`).
     pub cursor: String,
+    /// What happened to the unit.
+    pub action: SerialAction,
+    /// Where the unit stood after it.
+    pub status_after: SerialStatus,
     /// `SerialAssigned`, `SerialRemoved`, `LineFulfilled`, `LineReturned`, ...
     pub event_type: String,
+    /// The event's id.
+    pub event_id: ID,
+    /// The event's hash (SHA-256, hex): the same as in the log and in evidence files.
+    pub hash: String,
     /// The sale it happened on.
     pub sale_id: ID,
     /// That sale's invoice number.
     pub invoice_number: String,
-    /// The line.
+    /// The line (for a re-issue, the new line).
     pub line_number: u32,
+    /// Where it happened: the outlet of the command, else of the sale.
+    pub outlet_id: ID,
+    /// The sale's customer, when known.
+    pub customer: Option<Customer>,
+    /// Who did it.
+    pub actor: ActorView,
+    /// Through which channel.
+    pub channel: Channel,
+    /// The reason given (removal, cancellation, return).
+    pub reason: Option<String>,
+    /// The amount refunded (return).
+    pub refund: Option<Money>,
+    /// For a re-issue, the returned line it re-issues.
+    pub reissue_of: Option<ReissueRef>,
     /// When it was recorded.
     pub recorded_at: OffsetDateTime,
+}
+
+impl From<HistoryEntry> for SerialHistoryEvent {
+    fn from(entry: HistoryEntry) -> Self {
+        let outlet_id = entry.outlet_id();
+        Self {
+            cursor: entry.position.to_string(),
+            action: entry.action.into(),
+            status_after: entry.status_after.into(),
+            event_type: entry.event.event_type.clone(),
+            event_id: ID(entry.event.event_id.to_string()),
+            hash: entry.event.hash.clone(),
+            sale_id: ID(entry.sale_id.to_string()),
+            invoice_number: entry.invoice_number,
+            line_number: entry.line_number.0,
+            outlet_id: ID(outlet_id.to_string()),
+            customer: entry.customer.map(Customer::from),
+            actor: ActorView {
+                kind: entry.actor.kind.into(),
+                id: entry.actor.id,
+                display_name: entry.actor.display_name,
+            },
+            channel: entry.channel.into(),
+            reason: entry.reason,
+            refund: entry.refund.map(Money::from),
+            reissue_of: entry.reissue_of.map(|of| {
+                ReissueRef::from(ReissueOf {
+                    sale_id: of.sale_id,
+                    invoice_number: of.invoice_number,
+                    line_number: of.line_number,
+                })
+            }),
+            recorded_at: entry.event.recorded_at,
+        }
+    }
 }
 
 /// A serialised unit (a product and a serial) with its history.
@@ -60,9 +149,9 @@ pub struct SerialTrace {
     pub history: Vec<SerialHistoryEvent>,
 }
 
-impl From<Trace> for SerialTrace {
-    fn from(trace: Trace) -> Self {
-        let record = trace.record;
+impl From<UnitHistory> for SerialTrace {
+    fn from(unit: UnitHistory) -> Self {
+        let record = unit.current;
         Self {
             product_id: ID(record.product_id.to_string()),
             serial_number: record.serial,
@@ -77,17 +166,10 @@ impl From<Trace> for SerialTrace {
             allocated_at: record.allocated_at,
             fulfilled_at: record.fulfilled_at,
             returned_at: record.returned_at,
-            history: trace
-                .history
+            history: unit
+                .entries
                 .into_iter()
-                .map(|event| SerialHistoryEvent {
-                    cursor: event.position.to_string(),
-                    event_type: event.event_type,
-                    sale_id: ID(event.sale_id.to_string()),
-                    invoice_number: event.invoice_number,
-                    line_number: event.line_number.0,
-                    recorded_at: event.recorded_at,
-                })
+                .map(SerialHistoryEvent::from)
                 .collect(),
         }
     }
@@ -111,16 +193,20 @@ impl TraceQuery {
     ) -> ApiResult<Vec<SerialTrace>> {
         let principal = require(ctx, Permission::Read, "trace serial numbers")?;
         let state = state(ctx)?;
-        let scope = ProductScope {
+        // The traceability index says which sales to read; the history itself is folded
+        // from their events, as of the index's checkpoint (like every read model).
+        let query = HistoryQuery {
             product_id: product_id
                 .as_ref()
                 .map(|id| parse_uuid("productId", id).map(ProductId))
                 .transpose()?,
             sku,
+            source: HistorySource::IndexOnly,
+            ..HistoryQuery::new(principal.tenant_id, serial_number)
         };
-        let traces = trace_serial(&state.db, principal.tenant_id, &serial_number, &scope)
+        let history = serial_history(&state.store, &query)
             .await
             .map_err(ApiError::from)?;
-        Ok(traces.into_iter().map(SerialTrace::from).collect())
+        Ok(history.units.into_iter().map(SerialTrace::from).collect())
     }
 }

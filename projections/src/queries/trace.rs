@@ -179,6 +179,36 @@ pub async fn trace_serial(
     Ok(traces)
 }
 
+/// The sales whose events touched a unit with this serial (already normalised), optionally
+/// of one product: where an auditor's replay reads the events themselves.
+pub async fn sales_touching_serial(
+    db: &ReadDb,
+    tenant: TenantId,
+    serial: &str,
+    product_id: Option<ProductId>,
+) -> Result<Vec<SaleId>, QueryError> {
+    #[derive(sqlx::FromRow)]
+    struct SaleRow {
+        sale_id: String,
+    }
+    // Through rm_serials and its (tenant_id, serial) index, then the history's key prefix.
+    let rows = fetch_all!(
+        db,
+        SaleRow,
+        "SELECT DISTINCT h.sale_id FROM rm_serials r \
+         JOIN rm_serial_history h ON h.tenant_id = r.tenant_id \
+         AND h.product_id = r.product_id AND h.serial = r.serial \
+         WHERE r.tenant_id = $1 AND r.serial = $2 AND ($3 IS NULL OR r.product_id = $3) \
+         ORDER BY h.sale_id",
+        tenant_param(tenant),
+        serial,
+        product_id.map(|id| id.to_string()),
+    )?;
+    rows.iter()
+        .map(|row| Ok(SaleId(uuid("sale_id", &row.sale_id)?)))
+        .collect()
+}
+
 /// Units whose serial starts with a prefix, at most `limit` of them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SerialMatches {
