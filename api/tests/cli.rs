@@ -219,3 +219,147 @@ fn serve_demo_seeds_a_retailer_prints_a_token_per_role_answers_and_stops_on_sigt
     };
     assert!(status.success(), "graceful shutdown exits 0");
 }
+
+/// A database seeded by `serve --demo`, the server stopped again.
+fn seeded_demo_database(directory: &tempfile::TempDir) -> String {
+    use std::io::{BufRead, BufReader};
+    let url = format!("sqlite://{}", directory.path().join("demo.db").display());
+    let mut server = serial_ledger()
+        .args([
+            "serve",
+            "--demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            &url,
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    for line in lines {
+        if line.unwrap().contains("listening on") {
+            break;
+        }
+    }
+    Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(server.wait().unwrap().success());
+    url
+}
+
+fn run(args: &[&str], url: &str) -> (bool, String, String) {
+    let output = serial_ledger()
+        .args(args)
+        .env("DATABASE_URL", url)
+        .output()
+        .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn an_auditor_replays_a_serial_exports_the_evidence_checks_it_offline_and_looks_back_in_time() {
+    let directory = tempfile::tempdir().unwrap();
+    let url = seeded_demo_database(&directory);
+
+    // The returned, re-issued phone of the demo, typed in lower case.
+    let table = run_ok(&["replay", "serial", "f2lfaulty001"], &url);
+    for expected in [
+        "serial F2LFAULTY001 of iPhone 15 128GB",
+        "now: RETURNED on invoice INV-1005",
+        "ASSIGNED",
+        "FULFILLED",
+        "RETURNED",
+        "reason: screen faulty",
+        "REISSUED",
+        "re-issue of invoice INV-1005 line 1",
+    ] {
+        assert!(table.contains(expected), "{expected:?} in\n{table}");
+    }
+    let scanned = run_ok(&["replay", "serial", "F2LFAULTY001", "--scan"], &url);
+    let without_footer = |text: &str| text.lines().take(8).collect::<Vec<_>>().join("\n");
+    assert_eq!(without_footer(&scanned), without_footer(&table));
+
+    // The evidence file: checked offline, and an edit to it is caught.
+    let file = directory.path().join("evidence.json");
+    let file = file.to_str().unwrap();
+    run_ok(
+        &[
+            "replay",
+            "serial",
+            "F2LFAULTY001",
+            "--format",
+            "json",
+            "--output",
+            file,
+        ],
+        &url,
+    );
+    let checked = run_ok(&["replay", "check-evidence", file], &url);
+    assert!(checked.contains("intact: 1 unit(s), 4 events"), "{checked}");
+    let text = std::fs::read_to_string(file).unwrap();
+    let document: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let returned_at = document["units"][0]["history"][2]["position"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let assigned_at = document["units"][0]["history"][0]["position"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    std::fs::write(file, text.replace("screen faulty", "not faulty")).unwrap();
+    let (ok, out, _) = run(&["replay", "check-evidence", file], &url);
+    assert!(!ok);
+    assert!(out.contains("BROKEN") && out.contains("altered"), "{out}");
+
+    let csv = run_ok(
+        &["replay", "serial", "F2LFAULTY001", "--format", "csv"],
+        &url,
+    );
+    assert_eq!(csv.lines().count(), 5, "a header and four events:\n{csv}");
+
+    // Back in time: allocated when assigned, returned after the return.
+    let then = run_ok(
+        &["replay", "as-of", &assigned_at, "--serial", "F2LFAULTY001"],
+        &url,
+    );
+    assert!(
+        then.contains("now: ALLOCATED on invoice INV-1005"),
+        "{then}"
+    );
+    let then = run_ok(
+        &["replay", "as-of", &returned_at, "--serial", "F2LFAULTY001"],
+        &url,
+    );
+    assert!(then.contains("now: RETURNED on invoice INV-1005"), "{then}");
+    let sale_id = document["units"][0]["history"][0]["sale_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sale = run_ok(&["replay", "as-of", &assigned_at, "--sale", &sale_id], &url);
+    assert!(sale.contains("invoice INV-1005"), "{sale}");
+    assert!(
+        sale.contains("F2LFAULTY001") && sale.contains("open"),
+        "{sale}"
+    );
+
+    // Mistakes are named.
+    let (ok, _, err) = run(&["replay", "serial", "NEVER-SOLD"], &url);
+    assert!(!ok && err.contains("was never recorded"), "{err}");
+    let (ok, _, err) = run(&["replay", "serial", "bad serial"], &url);
+    assert!(!ok && err.contains("must not contain spaces"), "{err}");
+    let (ok, _, err) = run(&["replay", "as-of", "yesterday", "--serial", "X"], &url);
+    assert!(!ok && err.contains("COMMIT:PREPARE"), "{err}");
+    let (ok, _, err) = run(
+        &["replay", "serial", "F2LFAULTY001", "--tenant", "nobody"],
+        &url,
+    );
+    assert!(!ok && err.contains("--tenant"), "{err}");
+}
