@@ -7,7 +7,9 @@
 //! connection (`BEGIN IMMEDIATE`), so projection batches and appends queue instead of
 //! fighting over SQLITE_BUSY.
 
-use sqlx::{Postgres, Sqlite, Transaction};
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use sqlx::{Postgres, Row, Sqlite, Transaction};
 use store::AnyStore;
 
 /// Connections to the read models.
@@ -66,6 +68,38 @@ impl ReadDb {
             ReadDb::Postgres(pool) => ReadTx::Postgres(pool.begin().await?),
         })
     }
+
+    /// Starts a read-only transaction that sees one consistent state of the database from
+    /// its first statement to its end, whatever commits meanwhile: a checkpoint and the rows
+    /// read in it belong together.
+    ///
+    /// SQLite: a deferred transaction on a reader connection; in WAL mode its first read
+    /// fixes the snapshot, and writers carry on beside it. PostgreSQL: `REPEATABLE READ READ
+    /// ONLY`, whose snapshot is taken by the first statement; being read-only it takes no
+    /// transaction id, so it holds back no other reader of the log.
+    ///
+    /// End it with [`ReadTx::rollback`]; keeping it open for long keeps old row versions
+    /// (PostgreSQL) or the WAL (SQLite) from being recycled meanwhile.
+    pub async fn snapshot(&self) -> Result<ReadTx, sqlx::Error> {
+        Ok(match self {
+            ReadDb::Sqlite { readers, .. } => ReadTx::Sqlite(readers.begin_with("BEGIN").await?),
+            ReadDb::Postgres(pool) => ReadTx::Postgres(
+                pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    .await?,
+            ),
+        })
+    }
+
+    /// Closes the connections (for a database opened for a while, such as a scratch one).
+    pub async fn close(&self) {
+        match self {
+            ReadDb::Sqlite { writer, readers } => {
+                writer.close().await;
+                readers.close().await;
+            }
+            ReadDb::Postgres(pool) => pool.close().await,
+        }
+    }
 }
 
 impl ReadTx {
@@ -82,6 +116,32 @@ impl ReadTx {
         match self {
             ReadTx::Sqlite(tx) => tx.rollback().await,
             ReadTx::Postgres(tx) => tx.rollback().await,
+        }
+    }
+
+    /// Streams the rows of a query whose first `width` columns are text (or NULL), as
+    /// vectors of those values: the one shape digests and row comparisons need, whichever
+    /// the backend.
+    pub(crate) fn text_rows<'a>(
+        &'a mut self,
+        sql: &'a str,
+        width: usize,
+    ) -> BoxStream<'a, Result<Vec<Option<String>>, sqlx::Error>> {
+        match self {
+            ReadTx::Sqlite(tx) => sqlx::query(sql)
+                .fetch(&mut **tx)
+                .map(move |row| {
+                    let row = row?;
+                    (0..width).map(|index| row.try_get(index)).collect()
+                })
+                .boxed(),
+            ReadTx::Postgres(tx) => sqlx::query(sql)
+                .fetch(&mut **tx)
+                .map(move |row| {
+                    let row = row?;
+                    (0..width).map(|index| row.try_get(index)).collect()
+                })
+                .boxed(),
         }
     }
 }

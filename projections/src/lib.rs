@@ -8,6 +8,11 @@
 //! [`ProjectionRunner`] folds them exactly once (rows and checkpoint in one transaction),
 //! rebuilds them from the log, digests them, and lets a caller wait until they have reached
 //! a position (read-your-writes).
+//!
+//! To prove the read models come from the log, a runner can fold into a [`ScratchDb`]
+//! instead ([`ProjectionRunner::with_db`], up to an exact position with
+//! [`ProjectionRunner::catch_up_to`]), and a [`ReadSnapshot`] reads a checkpoint and the
+//! rows it covers as of one moment, digests them and compares them row by row.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -19,12 +24,19 @@ mod projection;
 pub mod queries;
 mod runner;
 mod sales;
+mod scratch;
 mod serials;
+mod snapshot;
 
 pub use db::{ReadDb, ReadTx};
+pub use digest::{
+    ColumnDifference, ProjectionDigest, RowDifference, RowKey, TableDifferences, TableRows,
+};
 pub use projection::{Projection, ProjectionError, TableSpec, enum_code, parse_enum_code};
 pub use runner::{
     BatchOutcome, ProjectionRunner, ProjectionStatus, RunnerOptions, RunningProjections,
 };
 pub use sales::status as line_status;
+pub use scratch::{SCRATCH_SCHEMA_PREFIX, ScratchDb};
 pub use serials::status as serial_status;
+pub use snapshot::ReadSnapshot;

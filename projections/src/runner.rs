@@ -10,11 +10,11 @@
 //! A projection that fails on an event stops there: the batch rolls back, the error is
 //! logged and shown in [`ProjectionRunner::status`], and the batch is retried after a delay.
 
-use crate::db::ReadDb;
+use crate::db::{ReadDb, ReadTx};
 use crate::projection::{Projection, ProjectionError};
-use crate::{digest, execute};
+use crate::snapshot::ReadSnapshot;
+use crate::{execute, fetch_optional};
 use event_schemas::LedgerEvent;
-use sha2::Digest;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -109,10 +109,41 @@ fn to_u64(value: i64) -> u64 {
     u64::try_from(value).unwrap_or_default()
 }
 
+impl CheckpointRow {
+    fn position_and_seen(&self) -> (Position, u64) {
+        (
+            Position {
+                commit: to_u64(self.commit_position),
+                prepare: to_u64(self.prepare_position),
+            },
+            to_u64(self.events_seen),
+        )
+    }
+}
+
+const SELECT_CHECKPOINT: &str = "SELECT commit_position, prepare_position, events_seen \
+     FROM projection_checkpoints WHERE projection = $1";
+
+/// A projection's checkpoint as `tx` sees it (a projection never migrated is at the start).
+pub(crate) async fn read_checkpoint(
+    tx: &mut ReadTx,
+    projection: Projection,
+) -> Result<(Position, u64), sqlx::Error> {
+    let row = fetch_optional!(tx, CheckpointRow, SELECT_CHECKPOINT, projection.name())?;
+    Ok(row.map_or((Position::START, 0), |row| row.position_and_seen()))
+}
+
 impl ProjectionRunner {
     /// A runner for the read models in the store's database.
     pub fn new(store: AnyStore, options: RunnerOptions) -> Self {
         let db = ReadDb::of(&store);
+        Self::with_db(store, db, options)
+    }
+
+    /// A runner that reads the log from `store` but keeps the read models in `db`, another
+    /// database of the same backend (a scratch copy, see
+    /// [`ScratchDb`](crate::ScratchDb)). [`migrate`](Self::migrate) creates them there.
+    pub fn with_db(store: AnyStore, db: ReadDb, options: RunnerOptions) -> Self {
         let initial = Projection::ALL
             .into_iter()
             .map(|projection| {
@@ -171,19 +202,12 @@ impl ProjectionRunner {
         let rows = crate::fetch_all!(
             &self.db,
             CheckpointRow,
-            "SELECT commit_position, prepare_position, events_seen FROM projection_checkpoints \
-             WHERE projection = $1",
-            projection.name(),
+            SELECT_CHECKPOINT,
+            projection.name()
         )?;
-        Ok(rows.first().map_or((Position::START, 0), |row| {
-            (
-                Position {
-                    commit: to_u64(row.commit_position),
-                    prepare: to_u64(row.prepare_position),
-                },
-                to_u64(row.events_seen),
-            )
-        }))
+        Ok(rows
+            .first()
+            .map_or((Position::START, 0), CheckpointRow::position_and_seen))
     }
 
     async fn refresh_status(&self, projection: Projection) -> Result<(), ProjectionError> {
@@ -210,8 +234,22 @@ impl ProjectionRunner {
 
     /// Reads and folds one batch of a projection, in one transaction.
     pub async fn run_batch(&self, projection: Projection) -> Result<BatchOutcome, ProjectionError> {
+        self.run_batch_until(projection, None).await
+    }
+
+    /// One batch that folds no event past `target` (when given).
+    async fn run_batch_until(
+        &self,
+        projection: Projection,
+        target: Option<Position>,
+    ) -> Result<BatchOutcome, ProjectionError> {
         let (from, _) = self.checkpoint(projection).await?;
-        let events = self.store.read_all(from, self.options.batch_size).await?;
+        let mut events = self.store.read_all(from, self.options.batch_size).await?;
+        if let Some(target) = target {
+            // The log comes in position order: keep the events up to the target.
+            let keep = events.partition_point(|event| event.position <= target);
+            events.truncate(keep);
+        }
         let Some(last) = events.last() else {
             return Ok(BatchOutcome::CaughtUp);
         };
@@ -259,9 +297,29 @@ impl ProjectionRunner {
 
     /// Folds everything in the log now; returns the number of events read.
     pub async fn catch_up(&self, projection: Projection) -> Result<u64, ProjectionError> {
+        self.catch_up_until(projection, None).await
+    }
+
+    /// Folds the log up to and including the event at `target`, never past it; returns the
+    /// number of events read. Stops earlier only if the log ends before `target` (then
+    /// [`checkpoint`](Self::checkpoint) tells where it stopped). A projection already past
+    /// `target` is left as it is.
+    pub async fn catch_up_to(
+        &self,
+        projection: Projection,
+        target: Position,
+    ) -> Result<u64, ProjectionError> {
+        self.catch_up_until(projection, Some(target)).await
+    }
+
+    async fn catch_up_until(
+        &self,
+        projection: Projection,
+        target: Option<Position>,
+    ) -> Result<u64, ProjectionError> {
         let mut seen = 0_u64;
         loop {
-            match self.run_batch(projection).await {
+            match self.run_batch_until(projection, target).await {
                 Ok(BatchOutcome::CaughtUp) => return Ok(seen),
                 Ok(BatchOutcome::Applied(count)) => seen += count as u64,
                 Ok(BatchOutcome::Raced) => {}
@@ -382,12 +440,18 @@ impl ProjectionRunner {
     }
 
     /// A SHA-256 over every row of the projection's tables, in key order: equal digests
-    /// mean equal read models.
+    /// mean equal read models. The tables are read in one snapshot, so the digest is that
+    /// of one moment even while batches commit.
     pub async fn digest(&self, projection: Projection) -> Result<String, ProjectionError> {
-        let mut hasher = sha2::Sha256::new();
-        for table in projection.tables() {
-            digest::hash_table(&self.db, table, &mut hasher).await?;
-        }
-        Ok(hex::encode(hasher.finalize()))
+        let mut snapshot = self.snapshot().await?;
+        let digest = snapshot.digest(projection).await?;
+        snapshot.end().await?;
+        Ok(digest.digest)
+    }
+
+    /// A consistent read-only view of this runner's read models: checkpoints, digests and
+    /// rows as of one moment (see [`ReadSnapshot`]).
+    pub async fn snapshot(&self) -> Result<ReadSnapshot, ProjectionError> {
+        ReadSnapshot::begin(&self.db).await
     }
 }

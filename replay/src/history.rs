@@ -309,7 +309,7 @@ fn decode(event: &RecordedEvent) -> Result<LedgerEvent, HistoryError> {
 }
 
 /// The serial an event names, whatever its product (a cheap test for the log scan).
-pub(crate) fn names_serial<'e>(event: &'e LedgerEvent) -> Option<&'e str> {
+pub(crate) fn names_serial(event: &LedgerEvent) -> Option<&str> {
     match event {
         LedgerEvent::SerialAssigned(e) => Some(&e.serial),
         LedgerEvent::SerialRemoved(e) => Some(&e.serial),
