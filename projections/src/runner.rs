@@ -415,17 +415,21 @@ impl ProjectionRunner {
     /// transaction; the runner then refolds it from the log.
     pub async fn reset(&self, projection: Projection) -> Result<(), ProjectionError> {
         let mut tx = self.db.begin().await?;
-        for table in projection.tables() {
-            // Table names are constants of this crate, never input.
-            let delete = format!("DELETE FROM {}", table.name);
-            execute!(&mut tx, &delete)?;
-        }
+        // The checkpoint first: on PostgreSQL this waits for a batch another runner is
+        // committing (it holds the row) and then locks out the next one, so the DELETEs
+        // below, each seeing what committed before it, remove that batch's rows too. The
+        // other order would let the batch's rows survive a checkpoint moved back to 0.
         execute!(
             &mut tx,
             "UPDATE projection_checkpoints SET commit_position = 0, prepare_position = 0, \
              events_seen = 0 WHERE projection = $1",
             projection.name(),
         )?;
+        for table in projection.tables() {
+            // Table names are constants of this crate, never input.
+            let delete = format!("DELETE FROM {}", table.name);
+            execute!(&mut tx, &delete)?;
+        }
         tx.commit().await?;
         self.refresh_status(projection).await?;
         self.record_error(projection, None);

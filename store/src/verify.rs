@@ -1,14 +1,14 @@
 //! Hash-chain verification: recompute every event's hash and check the links and the heads.
 //!
 //! Each event stores the hash of its predecessor in the stream and its own hash over its
-//! canonical bytes (`event_schemas::event_hash`). Changing any stored field breaks that
+//! canonical bytes (`event_schemas::envelope_hash`). Changing any stored field breaks that
 //! event's hash; removing an event breaks the revision sequence or the link of its successor
 //! or, for a stream's last event, the agreement with the stream's head.
 
 use crate::EventStore;
 use crate::error::StoreError;
 use crate::types::StreamHead;
-use event_schemas::{EventHashInput, GENESIS_HASH, TenantId, event_hash};
+use event_schemas::{GENESIS_HASH, TenantId, envelope_hash};
 use std::fmt;
 
 /// Which streams to verify.
@@ -140,6 +140,9 @@ impl VerifyReport {
 const PAGE: usize = 1_000;
 
 /// Verifies the hash chain of every stream in scope.
+///
+/// Safe beside a live writer: a stream that grows while it is read is compared with its
+/// head as it is after the growth, so appends are never reported as damage.
 pub async fn verify<S: EventStore>(
     store: &S,
     scope: &VerifyScope,
@@ -160,77 +163,83 @@ pub async fn verify<S: EventStore>(
 
 async fn verify_stream<S: EventStore>(
     store: &S,
-    head: &StreamHead,
+    listed: &StreamHead,
     report: &mut VerifyReport,
 ) -> Result<(), StoreError> {
+    let mut head = listed.clone();
     let mut expected_revision = 0_u64;
     let mut previous_hash = GENESIS_HASH.to_owned();
     let mut last_revision = None;
     let mut last_hash = None;
     loop {
-        let page = store
-            .read_stream(head.tenant_id, &head.stream_id, expected_revision, PAGE)
-            .await?;
-        let Some(last) = page.last() else { break };
-        let next_from = last.envelope.stream_revision + 1;
-        for recorded in &page {
-            let event = &recorded.envelope;
-            report.events += 1;
-            if event.stream_revision != expected_revision {
-                report.problems.push(VerifyProblem::MissingRevision {
-                    tenant_id: head.tenant_id,
-                    stream_id: head.stream_id.clone(),
-                    expected_revision,
-                    found_revision: Some(event.stream_revision),
-                });
+        loop {
+            let page = store
+                .read_stream(head.tenant_id, &head.stream_id, expected_revision, PAGE)
+                .await?;
+            let Some(last) = page.last() else { break };
+            let next_from = last.envelope.stream_revision + 1;
+            for recorded in &page {
+                let event = &recorded.envelope;
+                report.events += 1;
+                if event.stream_revision != expected_revision {
+                    report.problems.push(VerifyProblem::MissingRevision {
+                        tenant_id: head.tenant_id,
+                        stream_id: head.stream_id.clone(),
+                        expected_revision,
+                        found_revision: Some(event.stream_revision),
+                    });
+                }
+                let computed = envelope_hash(event);
+                if computed != event.hash {
+                    report.problems.push(VerifyProblem::HashMismatch {
+                        tenant_id: head.tenant_id,
+                        stream_id: head.stream_id.clone(),
+                        stream_revision: event.stream_revision,
+                        global_position: event.global_position,
+                    });
+                }
+                if event.previous_hash != previous_hash {
+                    report.problems.push(VerifyProblem::BrokenLink {
+                        tenant_id: head.tenant_id,
+                        stream_id: head.stream_id.clone(),
+                        stream_revision: event.stream_revision,
+                        global_position: event.global_position,
+                    });
+                }
+                previous_hash = event.hash.clone();
+                expected_revision = event.stream_revision + 1;
+                last_revision = Some(event.stream_revision);
+                last_hash = Some(event.hash.clone());
             }
-            let computed = event_hash(&EventHashInput {
-                event_id: event.event_id,
-                tenant_id: event.tenant_id,
-                stream_id: &event.stream_id,
-                stream_revision: event.stream_revision,
-                recorded_at_micros: i64::try_from(event.recorded_at.unix_timestamp_nanos() / 1_000)
-                    .unwrap_or(i64::MAX),
-                metadata: &event.metadata,
-                event_type: &event.event_type,
-                schema_version: event.schema_version,
-                payload: &event.payload,
-                previous_hash: &event.previous_hash,
-            });
-            if computed != event.hash {
-                report.problems.push(VerifyProblem::HashMismatch {
-                    tenant_id: head.tenant_id,
-                    stream_id: head.stream_id.clone(),
-                    stream_revision: event.stream_revision,
-                    global_position: event.global_position,
-                });
+            if page.len() < PAGE {
+                break;
             }
-            if event.previous_hash != previous_hash {
-                report.problems.push(VerifyProblem::BrokenLink {
-                    tenant_id: head.tenant_id,
-                    stream_id: head.stream_id.clone(),
-                    stream_revision: event.stream_revision,
-                    global_position: event.global_position,
-                });
-            }
-            previous_hash = event.hash.clone();
-            expected_revision = event.stream_revision + 1;
-            last_revision = Some(event.stream_revision);
-            last_hash = Some(event.hash.clone());
+            expected_revision = next_from;
         }
-        if page.len() < PAGE {
+        let agrees = |head: &StreamHead| {
+            last_revision == Some(head.revision)
+                && last_hash.as_deref() == Some(head.last_hash.as_str())
+        };
+        if agrees(&head) {
+            return Ok(());
+        }
+        // Events beyond the head read earlier: a live server may have appended since. Compare
+        // with the head as it is now, after reading the events it covers (committed with it,
+        // so they are visible); repeat while the stream keeps growing. A head that has not
+        // moved while events lie beyond it is damage: events inserted behind the store's back.
+        if last_revision.is_none_or(|last| last <= head.revision) {
             break;
         }
-        expected_revision = next_from;
+        match store.stream_head(head.tenant_id, &head.stream_id).await? {
+            Some(current) if current.revision != head.revision => head = current,
+            _ => break,
+        }
     }
-    if last_revision != Some(head.revision) || last_hash.as_deref() != Some(head.last_hash.as_str())
-    {
-        report.problems.push(VerifyProblem::HeadMismatch {
-            tenant_id: head.tenant_id,
-            stream_id: head.stream_id.clone(),
-            head_revision: head.revision,
-            last_event_revision: last_revision,
-        });
-    }
+    report.problems.push(VerifyProblem::HeadMismatch {
+        tenant_id: head.tenant_id,
+        stream_id: head.stream_id.clone(),
+        head_revision: head.revision,
+        last_event_revision: last_revision,
+    });
     Ok(())
 }

@@ -1,50 +1,140 @@
 //! `replay verify`: hash chains, revisions and positions, and a digest of the log.
+//!
+//! A thin shell over [`replay::verify::verify_log`]: it resolves `--tenant`, prints the
+//! summary, every problem as a `BROKEN:` line and the first broken event, and exits 1 when
+//! anything is wrong. Output goes to stdout so it can be kept as an audit record.
 
 use crate::DatabaseArgs;
 use anyhow::Context;
 use clap::Args;
-use event_schemas::TenantId;
+use replay::verify::{PositionNumbering, VerifyOptions, verify_log};
 use std::process::ExitCode;
-use std::time::Instant;
-use store::VerifyScope;
-use uuid::Uuid;
+use store::Position;
 
 #[derive(Debug, Args)]
 pub(crate) struct VerifyArgs {
     #[command(flatten)]
     database: DatabaseArgs,
-    /// Only this retailer's streams (tenant UUID).
+    /// Only this retailer's streams, by slug or id; the digest then covers its events only.
+    /// Global positions are still checked over the whole log.
     #[arg(long)]
-    tenant: Option<Uuid>,
-    /// Only this stream (e.g. `sale-0190...`).
+    tenant: Option<String>,
+    /// Only this stream (e.g. `sale-0190...`); the digest then covers its events only.
     #[arg(long)]
     stream: Option<String>,
+    /// Digest the log up to and including this position (`COMMIT:PREPARE`, as printed by
+    /// another run), to compare with another copy. Default: up to the last event.
+    #[arg(long, value_name = "COMMIT:PREPARE")]
+    up_to: Option<Position>,
 }
 
 pub(crate) async fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let store = args.database.connect().await?;
-    let started = Instant::now();
-    let scope = VerifyScope {
-        tenant_id: args.tenant.map(TenantId),
-        stream_id: args.stream,
+    // Only a named retailer is resolved: without --tenant every retailer is verified, even
+    // in a database that has several, or none.
+    let tenant_id = match args.tenant.as_deref() {
+        Some(text) => Some(super::resolve_tenant(&store, Some(text)).await?),
+        None => None,
     };
-    let report = store::verify(&store, &scope)
-        .await
-        .context("verification could not read the log")?;
+    let options = VerifyOptions {
+        tenant_id,
+        stream_id: args.stream.clone(),
+        up_to: args.up_to,
+        numbering: None,
+    };
+    let verified = verify_log(&store, &options).await;
+    store.close().await;
+    let report = verified.context("verification could not read the log")?;
+
     println!(
-        "verified {} streams, {} events in {:.2?}",
+        "backend: {}; global positions {}",
+        store.backend_name(),
+        report.numbering
+    );
+    println!(
+        "chains: {} streams, {} events{}",
         report.streams,
         report.events,
-        started.elapsed()
+        scope_text(&args)
     );
-    store.close().await;
+    match report.numbering {
+        PositionNumbering::GapFree => println!(
+            "positions: {} events of the whole log read in order, checked for holes",
+            report.log_events
+        ),
+        PositionNumbering::MayHaveGaps => println!(
+            "positions: {} events of the whole log read in order, not checked for holes",
+            report.log_events
+        ),
+    }
+    let digest = &report.digest;
+    match digest.through {
+        Some(through) => {
+            println!(
+                "digest: sha256 {} over {} events{} through position {through}",
+                digest.sha256,
+                digest.events,
+                scope_text(&args)
+            );
+            println!(
+                "  to compare another copy: serial-ledger replay verify --up-to {through}{}",
+                compare_flags(&args)
+            );
+        }
+        None => println!(
+            "digest: sha256 {} over no events{}",
+            digest.sha256,
+            scope_text(&args)
+        ),
+    }
+    println!(
+        "verified {} streams, {} events in {:.2?} ({:.0} events/s)",
+        report.streams,
+        report.events,
+        report.elapsed,
+        report.events_per_second()
+    );
     if report.is_intact() {
         println!("all hash chains intact");
-        Ok(ExitCode::SUCCESS)
-    } else {
-        for problem in &report.problems {
-            println!("BROKEN: {problem}");
-        }
-        Ok(ExitCode::FAILURE)
+        return Ok(ExitCode::SUCCESS);
     }
+    for problem in &report.problems {
+        println!("BROKEN: {problem}");
+    }
+    if let Some(first) = report.first_broken() {
+        println!("first broken event: {first}");
+    }
+    Ok(ExitCode::FAILURE)
+}
+
+/// " (tenant X, stream Y)" for the flags that narrowed the run, as given.
+fn scope_text(args: &VerifyArgs) -> String {
+    let parts: Vec<String> = [
+        args.tenant
+            .as_ref()
+            .map(|tenant| format!("tenant {tenant}")),
+        args.stream
+            .as_ref()
+            .map(|stream| format!("stream {stream}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", parts.join(", "))
+    }
+}
+
+/// The scope flags another auditor must repeat for the digest to be comparable.
+fn compare_flags(args: &VerifyArgs) -> String {
+    let mut flags = String::new();
+    if let Some(tenant) = &args.tenant {
+        flags.push_str(&format!(" --tenant {tenant}"));
+    }
+    if let Some(stream) = &args.stream {
+        flags.push_str(&format!(" --stream {stream}"));
+    }
+    flags
 }
