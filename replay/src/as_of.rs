@@ -7,12 +7,14 @@
 //! resolution of the clock, so when two commands commit within the same microsecond a
 //! position is the exact way to name the moment between them.
 
-use crate::history::{Cutoff, HistoryError, HistoryQuery, Limits, SerialHistory, serial_history};
+use crate::history::{
+    Cutoff, HistoryError, HistoryQuery, Limits, SerialHistory, read_decoded, serial_history,
+};
 use domain::Decider;
 use domain::sale::{Sale, SaleDecider};
-use event_schemas::{LedgerEvent, SaleId, TenantId, streams};
+use event_schemas::{SaleId, TenantId, streams};
 use std::str::FromStr;
-use store::{AnyStore, EventStore, Position, RecordedEvent};
+use store::{AnyStore, Position, RecordedEvent};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -63,37 +65,10 @@ pub async fn sale_as_of(
         events_folded: 0,
         last_event: None,
     };
-    let page_size = 1_000;
-    let mut from = 0;
-    loop {
-        let page = store
-            .read_stream(tenant_id, &stream_id, from, page_size)
-            .await?;
-        let Some(last) = page.last() else { break };
-        from = last.envelope.stream_revision + 1;
-        let full = page.len() == page_size;
-        for recorded in page {
-            if !limits.includes(&recorded) {
-                continue;
-            }
-            let envelope = &recorded.envelope;
-            let event = LedgerEvent::decode(
-                &envelope.event_type,
-                envelope.schema_version,
-                &envelope.payload,
-            )
-            .map_err(|source| HistoryError::Decode {
-                stream_id: envelope.stream_id.clone(),
-                stream_revision: envelope.stream_revision,
-                source,
-            })?;
-            answer.sale = SaleDecider::evolve(answer.sale, &event);
-            answer.events_folded += 1;
-            answer.last_event = Some(recorded);
-        }
-        if !full {
-            break;
-        }
+    for (recorded, event) in read_decoded(store, tenant_id, &stream_id, limits).await? {
+        answer.sale = SaleDecider::evolve(answer.sale, &event);
+        answer.events_folded += 1;
+        answer.last_event = Some(recorded);
     }
     Ok(answer)
 }

@@ -97,12 +97,7 @@ impl ProjectionCheck {
 
     /// Events folded per second into the scratch copy.
     pub fn events_per_second(&self) -> f64 {
-        let seconds = self.rebuild_time.as_secs_f64();
-        if seconds > 0.0 {
-            self.events_folded as f64 / seconds
-        } else {
-            0.0
-        }
+        crate::per_second(self.events_folded, self.rebuild_time)
     }
 
     /// The differences found in one table, if any.

@@ -374,6 +374,34 @@ fn touch(event: &LedgerEvent, before: Option<&Sale>, serial: &str) -> Option<Tou
     })
 }
 
+/// A stream's events within `limits`, decoded, in revision order. Streams are one
+/// aggregate each (a sale: tens of events), so they are read whole.
+pub(crate) async fn read_decoded<S: EventStore>(
+    store: &S,
+    tenant_id: TenantId,
+    stream_id: &str,
+    limits: Limits,
+) -> Result<Vec<(RecordedEvent, LedgerEvent)>, HistoryError> {
+    let mut events = Vec::new();
+    let mut from = 0;
+    loop {
+        let page = store.read_stream(tenant_id, stream_id, from, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        from = last.envelope.stream_revision + 1;
+        let full = page.len() == PAGE;
+        for recorded in page {
+            if limits.includes(&recorded) {
+                let event = decode(&recorded)?;
+                events.push((recorded, event));
+            }
+        }
+        if !full {
+            break;
+        }
+    }
+    Ok(events)
+}
+
 /// Reads a sale's stream and returns the entries about `serial` it holds, at or before
 /// `cutoff`.
 async fn sale_entries<S: EventStore>(
@@ -383,31 +411,16 @@ async fn sale_entries<S: EventStore>(
     serial: &str,
     limits: Limits,
 ) -> Result<Vec<(ProductId, HistoryEntry)>, HistoryError> {
-    let stream_id = streams::sale(sale_id);
     let mut state: Option<Sale> = None;
     let mut entries = Vec::new();
-    let mut from = 0;
-    loop {
-        let page = store.read_stream(tenant_id, &stream_id, from, PAGE).await?;
-        let Some(last) = page.last() else { break };
-        from = last.envelope.stream_revision + 1;
-        let full = page.len() == PAGE;
-        for recorded in page {
-            if !limits.includes(&recorded) {
-                continue;
-            }
-            let event = decode(&recorded)?;
-            let touched = touch(&event, state.as_ref(), serial);
-            let after = SaleDecider::evolve(state, &event);
-            if let Some(touched) = touched {
-                let entry = entry_for(&recorded, after.as_ref(), touched, serial)?;
-                entries.push(entry);
-            }
-            state = after;
+    for (recorded, event) in read_decoded(store, tenant_id, &streams::sale(sale_id), limits).await?
+    {
+        let touched = touch(&event, state.as_ref(), serial);
+        let after = SaleDecider::evolve(state, &event);
+        if let Some(touched) = touched {
+            entries.push(entry_for(&recorded, after.as_ref(), touched, serial)?);
         }
-        if !full {
-            break;
-        }
+        state = after;
     }
     Ok(entries)
 }

@@ -13,3 +13,14 @@ pub mod evidence;
 pub mod history;
 pub mod rebuild;
 pub mod verify;
+
+/// `count` over `elapsed` in seconds; 0 when no time has passed (a rate for people, never a
+/// division by zero).
+pub fn per_second(count: u64, elapsed: std::time::Duration) -> f64 {
+    let seconds = elapsed.as_secs_f64();
+    if seconds > 0.0 {
+        count as f64 / seconds
+    } else {
+        0.0
+    }
+}

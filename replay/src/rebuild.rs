@@ -72,12 +72,7 @@ pub struct Progress {
 impl Progress {
     /// Events folded per second so far.
     pub fn events_per_second(&self) -> f64 {
-        let seconds = self.elapsed.as_secs_f64();
-        if seconds > 0.0 {
-            self.events_done as f64 / seconds
-        } else {
-            0.0
-        }
+        crate::per_second(self.events_done, self.elapsed)
     }
 
     /// The time left at the rate so far; `None` before any event is folded.
@@ -142,12 +137,7 @@ pub struct ProjectionRebuilt {
 impl ProjectionRebuilt {
     /// Events folded per second.
     pub fn events_per_second(&self) -> f64 {
-        let seconds = self.elapsed.as_secs_f64();
-        if seconds > 0.0 {
-            self.events as f64 / seconds
-        } else {
-            0.0
-        }
+        crate::per_second(self.events, self.elapsed)
     }
 }
 

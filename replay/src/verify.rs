@@ -373,12 +373,7 @@ impl VerifyReport {
     /// Events verified per second: chain-checked events over the whole run's time (the
     /// positions pass runs alongside).
     pub fn events_per_second(&self) -> f64 {
-        let seconds = self.elapsed.as_secs_f64();
-        if seconds > 0.0 {
-            self.events as f64 / seconds
-        } else {
-            0.0
-        }
+        crate::per_second(self.events, self.elapsed)
     }
 }
 

@@ -155,19 +155,6 @@ async fn sell_return_and_reissue(db: &TestStore, tenant_id: TenantId, n: u32) ->
     9
 }
 
-/// Waits until `total` events are visible to readers. On PostgreSQL, other sessions' open
-/// transactions (other tests) can hold the newest commits back from readers for a moment.
-async fn wait_until_visible(db: &TestStore, total: u64) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while db.store.count_after(Position::START).await.unwrap() < total {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the log settled in time"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
 async fn migrated_runner(db: &TestStore, options: RunnerOptions) -> ProjectionRunner {
     let runner = ProjectionRunner::new(db.store.clone(), options);
     runner.migrate().await.unwrap();
@@ -205,7 +192,7 @@ async fn a_projection_that_cannot_fold_an_event_stops_there_and_reports_it(db: &
     let tenant_id = TenantId::new_v7();
     let runner = migrated_runner(db, RunnerOptions::default()).await;
     let written = sell_return_and_reissue(db, tenant_id, 1).await;
-    wait_until_visible(db, written).await;
+    tests::wait_until_visible(&db.store, written).await;
     runner.catch_up_all().await.unwrap();
     let (before, seen_before) = runner.checkpoint(Projection::Sales).await.unwrap();
 
@@ -225,7 +212,7 @@ async fn a_projection_that_cannot_fold_an_event_stops_there_and_reports_it(db: &
         ],
     )
     .await;
-    wait_until_visible(db, written + 1).await;
+    tests::wait_until_visible(&db.store, written + 1).await;
     let error = runner.catch_up(Projection::Sales).await.unwrap_err();
     assert!(
         matches!(error, ProjectionError::Inconsistent { .. }),
@@ -327,7 +314,7 @@ async fn stopping_the_runner_mid_stream_and_restarting_neither_loses_nor_doubles
     for n in 0..60 {
         total += sell_return_and_reissue(db, tenant_id, n).await;
     }
-    wait_until_visible(db, total).await;
+    tests::wait_until_visible(&db.store, total).await;
     let small_batches = RunnerOptions {
         batch_size: 7,
         poll_interval: Duration::from_millis(10),
@@ -371,7 +358,7 @@ async fn two_runners_at_once_fold_each_event_exactly_once(db: &TestStore) {
     for n in 0..30 {
         total += sell_return_and_reissue(db, tenant_id, n).await;
     }
-    wait_until_visible(db, total).await;
+    tests::wait_until_visible(&db.store, total).await;
     let options = RunnerOptions {
         batch_size: 5,
         ..RunnerOptions::default()
@@ -390,7 +377,7 @@ async fn a_rebuild_is_safe_to_interrupt_and_run_again(db: &TestStore) {
     for n in 0..20 {
         total += sell_return_and_reissue(db, tenant_id, n).await;
     }
-    wait_until_visible(db, total).await;
+    tests::wait_until_visible(&db.store, total).await;
     let runner = migrated_runner(
         db,
         RunnerOptions {
@@ -440,7 +427,7 @@ async fn after_ten_thousand_events_of_retail_activity_every_rebuild_equals_the_l
     // On PostgreSQL other sessions' open transactions (other tests) can hold the newest
     // events back from readers for a moment: wait until all of them are visible.
     let total = report.events_written;
-    wait_until_visible(db, total).await;
+    tests::wait_until_visible(&db.store, total).await;
     assert_eq!(db.store.count_after(Position::START).await.unwrap(), total);
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
     while runner.status().iter().any(|s| s.events_seen < total) {

@@ -701,7 +701,7 @@ async fn events_the_index_has_not_folded_yet_are_found_in_the_log_after_its_chec
     shop.add(sale, phone).await;
     // No projection runs after this: the index knows nothing of SN-T.
     let assigned = shop.assign(sale, 1, "SN-T").await;
-    wait_until_readable(&db.store, assigned.position().unwrap()).await;
+    tests::wait_until_readable(&db.store, assigned.position().unwrap()).await;
 
     let index_only = shop.history("SN-T", HistorySource::IndexOnly).await;
     assert!(index_only.units.is_empty(), "as of the index's checkpoint");
@@ -710,25 +710,6 @@ async fn events_the_index_has_not_folded_yet_are_found_in_the_log_after_its_chec
     assert_eq!(with_tail.units[0].current.status, SerialStatus::Allocated);
     assert_eq!(with_tail.units[0].current.invoice_number, "INV-T");
     assert!(with_tail.covers_up_to >= assigned.position().unwrap());
-}
-
-/// Waits until `read_all` can return the event at `position`.
-async fn wait_until_readable(store: &AnyStore, position: Position) {
-    let started = Instant::now();
-    while store::EventStore::count_after(
-        store,
-        Position {
-            commit: position.commit,
-            prepare: position.prepare.saturating_sub(1),
-        },
-    )
-    .await
-    .unwrap()
-        == 0
-    {
-        assert!(started.elapsed() < Duration::from_secs(30));
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 async fn the_evidence_file_checks_offline_and_names_an_altered_event(db: &TestStore) {

@@ -14,7 +14,6 @@ use replay::rebuild::{
     rebuild,
 };
 use std::time::Duration;
-use store::{AnyStore, EventStore, Position};
 use tests::TestStore;
 
 on_both_backends!(
@@ -35,24 +34,11 @@ async fn generated(db: &TestStore, seed: u64, events: u64) -> (ProjectionRunner,
         .await
         .unwrap();
     let total = report.events_written;
-    wait_until_visible(&db.store, total).await;
+    tests::wait_until_visible(&db.store, total).await;
     let runner = ProjectionRunner::new(db.store.clone(), RunnerOptions::default());
     runner.migrate().await.unwrap();
     runner.catch_up_all().await.unwrap();
     (runner, total)
-}
-
-/// On PostgreSQL, other sessions' open transactions (other tests) can hold the newest
-/// commits back from readers for a moment.
-async fn wait_until_visible(store: &AnyStore, total: u64) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while store.count_after(Position::START).await.unwrap() < total {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the log settled in time"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 async fn digests(runner: &ProjectionRunner) -> Vec<String> {

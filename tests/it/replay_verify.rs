@@ -11,7 +11,6 @@ use pretty_assertions::assert_eq;
 use replay::verify::{
     EventRef, PositionNumbering, Problem, VerifyOptions, VerifyReport, verify_log,
 };
-use std::time::Duration;
 use store::{AnyStore, EventStore, Position, RecordedEvent};
 use tests::{Backend, TestStore};
 
@@ -36,19 +35,6 @@ async fn generate(db: &TestStore, seed: u64, events: u64) -> u64 {
         .await
         .unwrap();
     report.events_written
-}
-
-/// Waits until `total` events are visible to `read_all`. On PostgreSQL, other sessions'
-/// open transactions (other tests) can hold the newest commits back for a moment.
-async fn wait_until_visible(store: &AnyStore, total: u64) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while store.count_after(Position::START).await.unwrap() < total {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the log settled in time"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 async fn read_everything(store: &AnyStore) -> Vec<RecordedEvent> {
@@ -115,7 +101,7 @@ fn stream_condition(event: &RecordedEvent) -> String {
 
 async fn a_clean_generated_log_verifies_with_the_right_counts(db: &TestStore) {
     let total = generate(db, 7, 1_500).await;
-    wait_until_visible(&db.store, total).await;
+    tests::wait_until_visible(&db.store, total).await;
     let all = read_everything(&db.store).await;
     let streams = db.store.list_streams(None).await.unwrap();
 
@@ -189,7 +175,7 @@ async fn a_clean_generated_log_verifies_with_the_right_counts(db: &TestStore) {
 
 async fn an_altered_payload_fails_naming_that_event(db: &TestStore) {
     let total = generate(db, 11, 800).await;
-    wait_until_visible(&db.store, total).await;
+    tests::wait_until_visible(&db.store, total).await;
     let all = read_everything(&db.store).await;
     let target = &all[all.len() / 2];
     db.disable_immutability().await;
@@ -224,7 +210,7 @@ async fn an_altered_payload_fails_naming_that_event(db: &TestStore) {
 
 async fn a_removed_event_in_the_middle_and_at_the_end_of_a_stream_fails_naming_it(db: &TestStore) {
     let total = generate(db, 13, 800).await;
-    wait_until_visible(&db.store, total).await;
+    tests::wait_until_visible(&db.store, total).await;
     let all = read_everything(&db.store).await;
     let revisions = |event: &RecordedEvent| {
         all.iter()
@@ -349,7 +335,7 @@ async fn a_removed_event_in_the_middle_and_at_the_end_of_a_stream_fails_naming_i
 
 async fn events_of_a_stream_whose_head_was_removed_are_reported(db: &TestStore) {
     let total = generate(db, 53, 300).await;
-    wait_until_visible(&db.store, total).await;
+    tests::wait_until_visible(&db.store, total).await;
     let all = read_everything(&db.store).await;
     // The chain check walks the heads, so a stream without one is invisible to it; the
     // pass over the whole log still finds its events.
@@ -379,7 +365,7 @@ async fn the_digest_up_to_a_position_ignores_later_events_and_changes_when_an_ea
     db: &TestStore,
 ) {
     let total = generate(db, 17, 600).await;
-    wait_until_visible(&db.store, total).await;
+    tests::wait_until_visible(&db.store, total).await;
     let first = verify_all(db).await;
     let through = first.digest.through.unwrap();
     let tenant_id = read_everything(&db.store).await[0].envelope.tenant_id;
@@ -395,7 +381,7 @@ async fn the_digest_up_to_a_position_ignores_later_events_and_changes_when_an_ea
 
     // More activity after the position: the digest up to it does not move.
     let more = generate(db, 18, 300).await;
-    wait_until_visible(&db.store, total + more).await;
+    tests::wait_until_visible(&db.store, total + more).await;
     let later = verify_all(db).await;
     assert!(later.is_intact(), "{:?}", later.problems);
     assert_ne!(later.digest.sha256, first.digest.sha256);
@@ -486,7 +472,7 @@ async fn the_digest_up_to_a_position_ignores_later_events_and_changes_when_an_ea
 
 async fn a_copy_of_the_database_gives_the_same_digest(db: &TestStore) {
     let total = generate(db, 19, 600).await;
-    wait_until_visible(&db.store, total).await;
+    tests::wait_until_visible(&db.store, total).await;
     let original = verify_all(db).await;
     assert!(original.is_intact(), "{:?}", original.problems);
     let through = original.digest.through.unwrap();
@@ -587,7 +573,7 @@ async fn verifying_while_retail_activity_is_being_written_finds_nothing_wrong(db
     };
     let (total, runs) = tokio::join!(writing, verifying);
     assert!(runs > 1, "verified {runs} times while writing");
-    wait_until_visible(&db.store, total).await;
+    tests::wait_until_visible(&db.store, total).await;
     let report = verify_all(db).await;
     assert!(report.is_intact(), "{:?}", report.problems);
     assert_eq!(report.events, total);
@@ -622,7 +608,7 @@ async fn measure_verify_rate(db: &TestStore) {
         .unwrap_or(30_000);
     let started = std::time::Instant::now();
     let total = generate(db, 23, target).await;
-    wait_until_visible(&db.store, total).await;
+    tests::wait_until_visible(&db.store, total).await;
     eprintln!(
         "{:?}: generated {total} events in {:.1?}",
         db.backend(),

@@ -12,7 +12,8 @@ pub mod app;
 pub mod workload;
 
 use sqlx::Connection;
-use store::{AnyStore, EventStore};
+use std::time::{Duration, Instant};
+use store::{AnyStore, EventStore, Position};
 use uuid::Uuid;
 
 /// The server PostgreSQL tests create their databases on.
@@ -177,5 +178,32 @@ pub fn metadata() -> event_schemas::CommandMetadata {
         },
         channel: Channel::Pos,
         outlet_id: None,
+    }
+}
+
+/// Waits until `total` events are visible to `read_all`. On PostgreSQL, other sessions'
+/// open transactions (other tests on the same server) can hold the newest commits back
+/// from readers for a moment.
+pub async fn wait_until_visible(store: &AnyStore, total: u64) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while store.count_after(Position::START).await.expect("count") < total {
+        assert!(Instant::now() < deadline, "the log settled in time");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Waits until `read_all` can return the event at `position` (see [`wait_until_visible`]).
+pub async fn wait_until_readable(store: &AnyStore, position: Position) {
+    let just_before = Position {
+        commit: position.commit,
+        prepare: position.prepare.saturating_sub(1),
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while store.count_after(just_before).await.expect("count") == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the event became readable in time"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
