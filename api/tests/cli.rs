@@ -158,23 +158,10 @@ async fn tenants_and_tokens_are_created_revoked_and_stored_only_as_hashes() {
 
 #[test]
 fn serve_demo_seeds_a_retailer_prints_a_token_per_role_answers_and_stops_on_sigterm() {
-    use std::io::{BufRead, BufReader, Read, Write};
+    use std::io::{Read, Write};
     let directory = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", directory.path().join("ledger.db").display());
-    let mut server = serial_ledger()
-        .args([
-            "serve",
-            "--demo",
-            "--listen",
-            "127.0.0.1:0",
-            "--database-url",
-            &url,
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let (mut server, mut lines) = spawn_demo_server(&url);
     let mut tokens = 0;
     let address = loop {
         let line = lines
@@ -220,10 +207,14 @@ fn serve_demo_seeds_a_retailer_prints_a_token_per_role_answers_and_stops_on_sigt
     assert!(status.success(), "graceful shutdown exits 0");
 }
 
-/// A database seeded by `serve --demo`, the server stopped again.
-fn seeded_demo_database(directory: &tempfile::TempDir) -> String {
-    use std::io::{BufRead, BufReader};
-    let url = format!("sqlite://{}", directory.path().join("demo.db").display());
+/// `serve --demo` on `url` at a free port, with the lines it prints.
+fn spawn_demo_server(
+    url: &str,
+) -> (
+    std::process::Child,
+    std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+) {
+    use std::io::BufRead;
     let mut server = serial_ledger()
         .args([
             "serve",
@@ -231,13 +222,20 @@ fn seeded_demo_database(directory: &tempfile::TempDir) -> String {
             "--listen",
             "127.0.0.1:0",
             "--database-url",
-            &url,
+            url,
         ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let lines = std::io::BufReader::new(server.stdout.take().unwrap()).lines();
+    (server, lines)
+}
+
+/// A database seeded by `serve --demo`, the server stopped again.
+fn seeded_demo_database(directory: &tempfile::TempDir) -> String {
+    let url = format!("sqlite://{}", directory.path().join("demo.db").display());
+    let (mut server, lines) = spawn_demo_server(&url);
     for line in lines {
         if line.unwrap().contains("listening on") {
             break;
