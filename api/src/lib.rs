@@ -2,7 +2,8 @@
 //! on conflict), retailers and API tokens ([`auth`]), and the `serial-ledger` binary
 //! (`src/main.rs`): the GraphQL API ([`graphql`], built by [`graphql::build_schema`]) served
 //! over HTTP and WebSocket by [`server`], on the shared [`state::AppState`]; and the
-//! `--demo` retailer ([`demo`]). REST arrives with the integrator issue.
+//! `--demo` retailer ([`demo`]); retail files over HTTP ([`exports`]). REST arrives with the
+//! integrator issue.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -10,6 +11,7 @@
 pub mod auth;
 pub mod commands;
 pub mod demo;
+pub mod exports;
 pub mod graphql;
 pub mod server;
 pub mod state;

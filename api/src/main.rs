@@ -2,6 +2,7 @@
 //!
 //! Every flag can also come from the environment variable named in `--help`.
 
+mod files_cli;
 mod replay_cli;
 
 use anyhow::Context;
@@ -56,6 +57,12 @@ enum Command {
     /// Auditor tools over the event log.
     #[command(subcommand)]
     Replay(replay_cli::ReplayCommand),
+    /// Products: the mass upload/download CSV.
+    #[command(subcommand)]
+    Products(files_cli::ProductsCommand),
+    /// Retail files: sales detail, fulfilment report, pick lists, invoices.
+    #[command(subcommand)]
+    Export(files_cli::ExportCommand),
     /// Retailers (tenants).
     #[command(subcommand)]
     Tenant(TenantCommand),
@@ -305,5 +312,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Replay(command) => replay_cli::run(command).await,
+        Command::Products(command) => files_cli::run_products(command).await,
+        Command::Export(command) => files_cli::run_export(command).await,
     }
 }

@@ -39,13 +39,19 @@ struct ServerState {
 /// The router: `POST /graphql`, `GET /graphql` (GraphiQL), `GET /graphql/ws`
 /// (graphql-transport-ws), `GET /healthz`.
 pub fn app(state: AppState, schema: ApiSchema) -> Router {
-    Router::new()
+    let api = Router::new()
         .route("/graphql", get(graphiql).post(graphql))
         .route("/graphql/ws", get(graphql_ws))
         .route("/healthz", get(healthz))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .with_state(ServerState {
+            app: state.clone(),
+            schema,
+        });
+    // File routes set their own body limits (an upload of products is larger than any
+    // GraphQL request).
+    api.merge(crate::exports::routes().with_state(state))
         .layer(TraceLayer::new_for_http())
-        .with_state(ServerState { app: state, schema })
 }
 
 /// Serves the API on `listener` until `shutdown` resolves, then lets in-flight requests

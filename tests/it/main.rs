@@ -9,6 +9,8 @@ mod backends;
 
 mod api;
 mod commands;
+mod files_exports;
+mod files_products;
 mod graphql;
 mod projections;
 mod queries;
