@@ -361,3 +361,58 @@ fn an_auditor_replays_a_serial_exports_the_evidence_checks_it_offline_and_looks_
     );
     assert!(!ok && err.contains("--tenant"), "{err}");
 }
+
+#[test]
+fn staff_export_the_sales_detail_pick_lists_and_an_invoice_to_files() {
+    let directory = tempfile::tempdir().unwrap();
+    let url = seeded_demo_database(&directory);
+    let path = |name: &str| directory.path().join(name).to_str().unwrap().to_owned();
+
+    let csv = path("sales-detail.csv");
+    run_ok(&["export", "sales-detail", "--output", &csv], &url);
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let header = text.lines().next().unwrap();
+    assert!(
+        header.contains("Serial Number") && header.contains("Delivery Mode"),
+        "{header}"
+    );
+    assert!(text.contains("F2LFAULTY001"), "{text}");
+
+    let xlsx = path("sales-detail.xlsx");
+    run_ok(&["export", "sales-detail", "--output", &xlsx], &url);
+    let bytes = std::fs::read(&xlsx).unwrap();
+    assert!(bytes.starts_with(b"PK"), "an XLSX is a zip archive");
+
+    let pick_list = path("pick-list.pdf");
+    run_ok(
+        &[
+            "export",
+            "pick-list",
+            "--kind",
+            "serial",
+            "--output",
+            &pick_list,
+        ],
+        &url,
+    );
+    assert!(std::fs::read(&pick_list).unwrap().starts_with(b"%PDF-"));
+    assert!(
+        !directory.path().join("pick-list.pdf.partial").exists(),
+        "written whole, then renamed"
+    );
+
+    // An unknown sale is named, and no file is left behind.
+    let invoice = path("invoice.pdf");
+    let (ok, _, err) = run(
+        &[
+            "export",
+            "invoice",
+            "01900000-0000-7000-8000-00000000ffff",
+            "--output",
+            &invoice,
+        ],
+        &url,
+    );
+    assert!(!ok, "{err}");
+    assert!(!std::path::Path::new(&invoice).exists());
+}
