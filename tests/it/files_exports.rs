@@ -44,6 +44,7 @@ on_both_servers!(
     the_fulfilment_report_and_pick_lists_show_serials_except_the_invoice_pick_list,
     the_invoice_pdf_shows_serials_under_their_lines_only_when_the_setting_is_on,
     exports_need_a_token_and_never_show_another_retailers_sale,
+    a_sales_detail_longer_than_a_page_streams_every_row,
 );
 
 /// The demo retailer, seeded, with its read models caught up.
@@ -470,4 +471,106 @@ async fn exports_need_a_token_and_never_show_another_retailers_sale(app: &TestAp
     // And its exports hold none of the demo retailer's lines.
     let file = download(app, Some(&other), "/exports/sales-detail.csv").await;
     assert_eq!(csv_rows(&file.body).len(), 1);
+}
+
+/// 600 lines, more than one page (500) of the streamed CSV: every row arrives, once.
+async fn a_sales_detail_longer_than_a_page_streams_every_row(app: &TestApp) {
+    use api::commands::{CommandContext, NewProduct};
+    use domain::sale::{FulfilLines, LineSelection, OpenSale};
+    use event_schemas::*;
+    let tenant_id = app.tenant.tenant_id;
+    let context = || CommandContext {
+        tenant_id,
+        metadata: CommandMetadata {
+            command_id: CommandId::new_v7(),
+            correlation_id: Uuid::now_v7(),
+            causation_id: None,
+            actor: Actor {
+                kind: ActorKind::User,
+                id: "staff-1".into(),
+                display_name: "Sam".into(),
+            },
+            channel: Channel::Pos,
+            outlet_id: None,
+        },
+    };
+    let commands = &app.state.commands;
+    let product_id = ProductId::new_v7();
+    commands
+        .create_product(
+            &context(),
+            NewProduct {
+                product_id,
+                sku: "DRILL".into(),
+                name: "Drill".into(),
+                serial_mode: Some(SerialMode::Optional),
+                source: SerialModeSource::Manual,
+                package: None,
+            },
+        )
+        .await
+        .unwrap();
+    let sale_id = SaleId::new_v7();
+    commands
+        .open_sale(
+            &context(),
+            OpenSale {
+                sale_id,
+                invoice_number: "INV-BIG".into(),
+                sale_type: SaleType::Sale,
+                delivery_mode: DeliveryMode::CashAndCarry,
+                outlet_id: OutletId::new_v7(),
+                customer: None,
+            },
+        )
+        .await
+        .unwrap();
+    // A tracked product splits into one line per unit.
+    commands
+        .add_item(
+            &context(),
+            sale_id,
+            product_id,
+            600,
+            Money {
+                amount_minor: 9_900,
+                currency: "AUD".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let fulfilled = commands
+        .fulfil_lines(
+            &context(),
+            sale_id,
+            FulfilLines {
+                lines: LineSelection::All,
+            },
+        )
+        .await
+        .unwrap();
+    app.state
+        .projections
+        .wait_for(fulfilled.position().unwrap(), Duration::from_secs(60))
+        .await
+        .unwrap();
+
+    let token = app.token(Role::Manager);
+    let csv = download(app, Some(&token), "/exports/sales-detail.csv?sku=DRILL").await;
+    assert_eq!(csv.status, 200);
+    let rows = csv_rows(&csv.body);
+    assert_eq!(rows.len(), 601, "a header and 600 lines");
+    let line = column(&rows[0], "Line");
+    let mut lines: Vec<u32> = rows[1..]
+        .iter()
+        .map(|row| row[line].parse().unwrap())
+        .collect();
+    lines.sort_unstable();
+    lines.dedup();
+    assert_eq!(lines, (1..=600).collect::<Vec<u32>>(), "each line once");
+    let xlsx = download(app, Some(&token), "/exports/sales-detail.xlsx?sku=DRILL").await;
+    assert_eq!(
+        xlsx_rows(&xlsx.body, files::sales_detail::SHEET_NAME).len(),
+        601
+    );
 }
