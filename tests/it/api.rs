@@ -6,31 +6,6 @@ use serde_json::{Value, json};
 use tests::Backend;
 use tests::app::{TestApp, error_code};
 
-macro_rules! on_both_servers {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $case() {
-                    let app = tests::app::TestApp::spawn(tests::Backend::Sqlite).await;
-                    super::$case(&app).await;
-                    app.stop().await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $case() {
-                    let app = tests::app::TestApp::spawn(tests::Backend::Postgres).await;
-                    super::$case(&app).await;
-                    app.stop().await;
-                }
-            )*
-        }
-    };
-}
-
 on_both_servers!(
     the_health_check_reports_each_projection_with_its_position_and_lag,
     graphiql_is_served_to_browsers,

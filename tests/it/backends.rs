@@ -1,4 +1,6 @@
 //! `on_both_backends!(case, ...)`: runs each case of a module on every backend.
+//! `on_both_servers!(case, ...)`: the same with the real server running on each backend
+//! (cases take `&TestApp`).
 //!
 //! A case is an async function taking a fresh `&TestStore`; the macro generates
 //! `<module>::sqlite::<case>` and `<module>::postgres::<case>` tests, so the output names
@@ -20,6 +22,31 @@ macro_rules! on_backend {
                 async fn $case() {
                     let store = tests::TestStore::$backend().await;
                     super::$case(&store).await;
+                }
+            )*
+        }
+    };
+}
+
+macro_rules! on_both_servers {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    let app = tests::app::TestApp::spawn(tests::Backend::Sqlite).await;
+                    super::$case(&app).await;
+                    app.stop().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    let app = tests::app::TestApp::spawn(tests::Backend::Postgres).await;
+                    super::$case(&app).await;
+                    app.stop().await;
                 }
             )*
         }

@@ -13,31 +13,6 @@ use std::time::{Duration, Instant};
 use tests::app::TestApp;
 use uuid::Uuid;
 
-macro_rules! on_both_servers {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $case() {
-                    let app = tests::app::TestApp::spawn(tests::Backend::Sqlite).await;
-                    super::$case(&app).await;
-                    app.stop().await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $case() {
-                    let app = tests::app::TestApp::spawn(tests::Backend::Postgres).await;
-                    super::$case(&app).await;
-                    app.stop().await;
-                }
-            )*
-        }
-    };
-}
-
 on_both_servers!(
     the_sales_detail_exports_show_serial_sale_type_and_delivery_mode_beside_the_serial,
     bad_export_filters_are_refused_naming_the_parameter,

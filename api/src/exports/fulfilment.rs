@@ -27,7 +27,7 @@ use projections::ReadDb;
 use projections::queries::fulfilment::{
     FulfilmentFilter, PickListKind, PickListLine, fulfilment_report, pick_list,
 };
-use projections::queries::{MAX_PAGE_SIZE, PageRequest, QueryError, ReportLine};
+use projections::queries::{QueryError, ReportLine, all_pages};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
@@ -102,26 +102,6 @@ impl FulfilmentParams {
             None | Some("serial") | Some("standard") => Ok(PickListKind::Standard),
             Some("invoice") => Ok(PickListKind::Invoice),
             Some(_) => Err(FileError::invalid("kind", "must be serial or invoice")),
-        }
-    }
-}
-
-/// Every page of a keyset-paged query, in order.
-async fn all_pages<T, F, Fut>(mut page: F) -> Result<Vec<T>, QueryError>
-where
-    F: FnMut(PageRequest) -> Fut,
-    Fut: std::future::Future<Output = Result<projections::queries::Page<T>, QueryError>>,
-{
-    let mut rows = Vec::new();
-    let mut request = PageRequest::first(MAX_PAGE_SIZE);
-    loop {
-        let next = page(request.clone()).await?;
-        let cursor = next.end_cursor().map(str::to_owned);
-        let more = next.has_next_page;
-        rows.extend(next.into_nodes());
-        match cursor {
-            Some(cursor) if more => request = request.after(cursor),
-            _ => return Ok(rows),
         }
     }
 }

@@ -20,7 +20,7 @@ use projections::queries::fulfilment::{
 };
 use projections::queries::pos::pos_order;
 use projections::queries::sales::{SalesFilter, sales_detail_stream};
-use projections::queries::{MAX_PAGE_SIZE, Page, PageRequest, TimeRange};
+use projections::queries::{MAX_PAGE_SIZE, TimeRange, all_pages};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -227,25 +227,6 @@ fn write_file<T>(
         Err(error) => {
             let _ = std::fs::remove_file(&partial);
             Err(error)
-        }
-    }
-}
-
-/// Every page of a keyset-paged query, in order.
-async fn all_pages<T, Fut>(mut page: impl FnMut(PageRequest) -> Fut) -> anyhow::Result<Vec<T>>
-where
-    Fut: std::future::Future<Output = Result<Page<T>, projections::queries::QueryError>>,
-{
-    let mut rows = Vec::new();
-    let mut request = PageRequest::first(MAX_PAGE_SIZE);
-    loop {
-        let next = page(request.clone()).await?;
-        let cursor = next.end_cursor().map(str::to_owned);
-        let more = next.has_next_page;
-        rows.extend(next.into_nodes());
-        match cursor {
-            Some(cursor) if more => request = request.after(cursor),
-            _ => return Ok(rows),
         }
     }
 }

@@ -690,3 +690,25 @@ fn optional_time(
 fn tenant_param(tenant: TenantId) -> String {
     tenant.to_string()
 }
+
+/// Every row of a keyset-paged query, read a page of [`MAX_PAGE_SIZE`] rows at a time, in
+/// order. For exports of bounded sets (open lines, a pick list); unbounded ranges stream
+/// instead (see `sales::sales_detail_stream`).
+pub async fn all_pages<T, F, Fut>(mut page: F) -> Result<Vec<T>, QueryError>
+where
+    F: FnMut(PageRequest) -> Fut,
+    Fut: std::future::Future<Output = Result<Page<T>, QueryError>>,
+{
+    let mut rows = Vec::new();
+    let mut request = PageRequest::first(MAX_PAGE_SIZE);
+    loop {
+        let next = page(request.clone()).await?;
+        let cursor = next.end_cursor().map(str::to_owned);
+        let more = next.has_next_page;
+        rows.extend(next.into_nodes());
+        match cursor {
+            Some(cursor) if more => request = request.after(cursor),
+            _ => return Ok(rows),
+        }
+    }
+}
