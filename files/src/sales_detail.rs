@@ -40,6 +40,27 @@ pub struct CsvTable<W: Write> {
     writer: csv::Writer<W>,
 }
 
+/// A cell as a spreadsheet may safely open it. Spreadsheet tools run a cell that starts with
+/// `=`, `+`, `-` or `@` (or a tab or carriage return before one) as a formula, and text such
+/// as a customer's name or a cancellation reason is typed by people: such a cell gets a
+/// leading `'`, which spreadsheets show as text and do not display (OWASP's advice for CSV
+/// injection). Numbers (`-1250`) are left alone.
+pub fn spreadsheet_safe(cell: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let risky = matches!(
+        cell.first(),
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
+    );
+    let number = std::str::from_utf8(cell).is_ok_and(|text| text.parse::<f64>().is_ok());
+    if risky && !number {
+        let mut safe = Vec::with_capacity(cell.len() + 1);
+        safe.push(b'\'');
+        safe.extend_from_slice(cell);
+        std::borrow::Cow::Owned(safe)
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
+}
+
 impl<W: Write> CsvTable<W> {
     /// Starts a CSV file on `writer` with the header row `headers`.
     pub fn new(writer: W, headers: &[&str]) -> Result<Self, ExportError> {
@@ -50,9 +71,11 @@ impl<W: Write> CsvTable<W> {
         Ok(Self { writer })
     }
 
-    /// Writes one record (its cells in the header's order).
+    /// Writes one record (its cells in the header's order). A text cell that a spreadsheet
+    /// would run as a formula is written with a leading `'` (see [`spreadsheet_safe`]).
     pub fn write_row<S: AsRef<[u8]>>(&mut self, cells: &[S]) -> Result<(), ExportError> {
-        self.writer.write_record(cells)?;
+        self.writer
+            .write_record(cells.iter().map(|cell| spreadsheet_safe(cell.as_ref())))?;
         Ok(())
     }
 
@@ -218,6 +241,24 @@ mod tests {
     use projections::queries::LineStatus;
     use time::macros::datetime;
     use uuid::Uuid;
+
+    #[test]
+    fn a_text_cell_a_spreadsheet_would_run_as_a_formula_is_written_as_text() {
+        for (cell, written) in [
+            ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+            ("+61 400", "'+61 400"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("-SN-1", "'-SN-1"),
+            ("-1250", "-1250"),
+            ("SN-1", "SN-1"),
+            ("", ""),
+        ] {
+            assert_eq!(
+                spreadsheet_safe(cell.as_bytes()).as_ref(),
+                written.as_bytes()
+            );
+        }
+    }
 
     fn row(serial: Option<&str>, delivery_mode: DeliveryMode) -> SalesDetailRow {
         SalesDetailRow {
