@@ -62,6 +62,8 @@ pub enum Channel {
     Wms,
     /// A file import (CSV mass upload).
     Import,
+    /// "Apply Product Edit Setting" on product search results (one command per product).
+    BulkEdit,
     /// The ledger itself.
     System,
 }
@@ -76,6 +78,7 @@ impl Channel {
             Channel::Api => "API",
             Channel::Wms => "WMS",
             Channel::Import => "IMPORT",
+            Channel::BulkEdit => "BULK_EDIT",
             Channel::System => "SYSTEM",
         }
     }
@@ -89,6 +92,7 @@ impl Channel {
             Channel::Api,
             Channel::Wms,
             Channel::Import,
+            Channel::BulkEdit,
             Channel::System,
         ]
         .into_iter()

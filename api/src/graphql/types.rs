@@ -91,6 +91,8 @@ pub enum Channel {
     Wms,
     /// A file import.
     Import,
+    /// "Apply Product Edit Setting" on product search results.
+    BulkEdit,
     /// The ledger itself.
     System,
 }
