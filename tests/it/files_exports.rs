@@ -456,18 +456,7 @@ async fn a_sales_detail_longer_than_a_page_streams_every_row(app: &TestApp) {
     let tenant_id = app.tenant.tenant_id;
     let context = || CommandContext {
         tenant_id,
-        metadata: CommandMetadata {
-            command_id: CommandId::new_v7(),
-            correlation_id: Uuid::now_v7(),
-            causation_id: None,
-            actor: Actor {
-                kind: ActorKind::User,
-                id: "staff-1".into(),
-                display_name: "Sam".into(),
-            },
-            channel: Channel::Pos,
-            outlet_id: None,
-        },
+        metadata: tests::metadata(),
     };
     let commands = &app.state.commands;
     let product_id = ProductId::new_v7();
