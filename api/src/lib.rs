@@ -13,5 +13,8 @@ pub mod commands;
 pub mod demo;
 pub mod exports;
 pub mod graphql;
+pub mod rest;
+pub mod schemas;
 pub mod server;
 pub mod state;
+pub mod webhooks;

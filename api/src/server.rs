@@ -50,7 +50,9 @@ pub fn app(state: AppState, schema: ApiSchema) -> Router {
         });
     // File routes set their own body limits (an upload of products is larger than any
     // GraphQL request).
-    api.merge(crate::exports::routes().with_state(state))
+    api.merge(crate::exports::routes().with_state(state.clone()))
+        .merge(crate::schemas::routes().with_state(state.clone()))
+        .merge(crate::rest::routes().with_state(state))
         .layer(TraceLayer::new_for_http())
 }
 
@@ -62,10 +64,12 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let projections = state.projections.spawn();
+    let webhooks = crate::webhooks::spawn(state.clone());
     let schema = build_schema(state.clone());
     let served = axum::serve(listener, app(state, schema))
         .with_graceful_shutdown(shutdown)
         .await;
+    webhooks.stop().await;
     projections.stop().await;
     served
 }

@@ -22,6 +22,10 @@ pub struct AppState {
     /// How long a mutation waits for the read models to show its effect
     /// (read-your-writes) before answering anyway.
     pub read_your_writes_timeout: Duration,
+    /// How far a GraphQL subscription may run ahead of its client.
+    pub subscription_limits: crate::graphql::subscriptions::SubscriptionLimits,
+    /// How webhooks are delivered.
+    pub webhook_options: crate::webhooks::WebhookOptions,
 }
 
 impl AppState {
@@ -42,6 +46,8 @@ impl AppState {
             projections,
             auth,
             read_your_writes_timeout: Duration::from_secs(5),
+            subscription_limits: Default::default(),
+            webhook_options: Default::default(),
         })
     }
 }

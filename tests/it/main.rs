@@ -9,6 +9,7 @@ mod backends;
 
 mod api;
 mod commands;
+mod event_schemas;
 mod files_exports;
 mod files_products;
 mod graphql;
@@ -18,4 +19,7 @@ mod replay_check;
 mod replay_history;
 mod replay_rebuild;
 mod replay_verify;
+mod rest;
 mod store_contract;
+mod subscriptions;
+mod webhooks;

@@ -17,6 +17,10 @@ use async_graphql::{Context, ID, Subscription};
 use futures::{Stream, StreamExt};
 use store::{SubscriptionOptions, subscribe_all};
 
+/// How far a subscription may read ahead of a client that does not take its events.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SubscriptionLimits {}
+
 /// Subscriptions.
 #[derive(Default)]
 pub struct LedgerSubscription;
