@@ -1,12 +1,17 @@
 //! The envelope of a stored event: who, where, when, why, and the stream's hash chain.
+//!
+//! The envelope derives `JsonSchema` for its published schema (`/schemas/events/envelope.json`,
+//! see [`crate::json_schema`]), which describes what serde writes: every field present,
+//! `Option` fields as `null` when empty.
 
 use crate::ids::{CommandId, OutletId, TenantId};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// What kind of party acted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ActorKind {
     /// A member of staff.
@@ -36,7 +41,7 @@ impl ActorKind {
 }
 
 /// Who did it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 pub struct Actor {
     /// Staff member, integration or system.
     pub kind: ActorKind,
@@ -47,7 +52,7 @@ pub struct Actor {
 }
 
 /// Through which part of the retail system a command arrived.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Channel {
     /// Point of sale.
@@ -102,7 +107,7 @@ impl Channel {
 
 /// What every event written by one command shares: who, where, and the ids that tie a
 /// business operation together.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 pub struct CommandMetadata {
     /// The client's id for the command; a retry with the same id is applied once.
     pub command_id: CommandId,
@@ -123,7 +128,7 @@ pub struct CommandMetadata {
 /// `hash` is SHA-256 over the canonical bytes of everything here except `global_position`
 /// and `hash` itself (see [`crate::event_hash`]); `previous_hash` is the `hash` of the event
 /// before it in the same stream, or [`crate::GENESIS_HASH`] for a stream's first event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct EventEnvelope {
     /// Unique id of this event (UUID v7).
     pub event_id: Uuid,
@@ -137,6 +142,7 @@ pub struct EventEnvelope {
     pub global_position: u64,
     /// When the store recorded the event (UTC, microsecond precision).
     #[serde(with = "time::serde::rfc3339")]
+    #[schemars(with = "String", extend("format" = "date-time"))]
     pub recorded_at: OffsetDateTime,
     /// Who, where, and the command it came from.
     pub metadata: CommandMetadata,
@@ -144,10 +150,15 @@ pub struct EventEnvelope {
     pub event_type: String,
     /// The payload's schema version, from 1.
     pub schema_version: u32,
-    /// The payload as stored.
+    /// The payload as stored: an object valid against the schema of its type and version,
+    /// `/schemas/events/{event_type}/{schema_version}.json`.
+    // Described as an object here (every payload is one); its fields depend on the type.
+    #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
     pub payload: serde_json::Value,
     /// Hex SHA-256 of the previous event in the stream.
+    #[schemars(pattern("^[0-9a-f]{64}$"))]
     pub previous_hash: String,
     /// Hex SHA-256 of this event.
+    #[schemars(pattern("^[0-9a-f]{64}$"))]
     pub hash: String,
 }

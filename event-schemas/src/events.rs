@@ -3,18 +3,25 @@
 //!
 //! Streams: `product-{id}` holds a product's events, `retailer-settings` the retailer's
 //! settings, `sale-{id}` a sale's. The event type name is the struct's name.
+//!
+//! Every payload derives `JsonSchema`, the published schema of its version
+//! ([`crate::json_schema`]), which describes what serde writes: every field present, `Option`
+//! fields as `null` when empty. The one exception is marked where it is made
+//! (`ProductCreated::serial_mode`, which payloads stored before the feature lack).
 
 use crate::ids::{LineNumber, OutletId, ProductId, SaleId};
 use crate::values::{
     Customer, DeliveryMode, LinePackage, Money, PackageComposition, SaleType, SerialMode,
     SerialModeSource,
 };
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 // ---- products -------------------------------------------------------------------------------
 
 /// A product (standard or package) was created.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(transform = serial_mode_may_be_missing)]
 pub struct ProductCreated {
     /// The new product.
     pub product_id: ProductId,
@@ -27,12 +34,21 @@ pub struct ProductCreated {
     pub serial_mode: SerialMode,
     /// Where the product was created (and so where its mode was set).
     pub serial_mode_source: SerialModeSource,
-    /// Present when the product is a package.
+    /// Present when the product is a package (null otherwise).
     pub package: Option<PackageComposition>,
 }
 
+/// The schema of every field serde writes requires it; but `ProductCreated` payloads stored
+/// before serial modes existed have no `serial_mode` (they read as DISABLED, the schema's
+/// `default`), and they are valid v1 payloads.
+fn serial_mode_may_be_missing(schema: &mut schemars::Schema) {
+    if let Some(serde_json::Value::Array(required)) = schema.get_mut("required") {
+        required.retain(|field| field != "serial_mode");
+    }
+}
+
 /// A product's SKU or name changed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ProductDetailsChanged {
     /// The product.
     pub product_id: ProductId,
@@ -43,7 +59,7 @@ pub struct ProductDetailsChanged {
 }
 
 /// A product's serial mode changed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct SerialModeChanged {
     /// The product.
     pub product_id: ProductId,
@@ -56,7 +72,7 @@ pub struct SerialModeChanged {
 }
 
 /// A package's composition or package mode changed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PackageCompositionChanged {
     /// The package product.
     pub product_id: ProductId,
@@ -67,7 +83,7 @@ pub struct PackageCompositionChanged {
 // ---- retailer settings ----------------------------------------------------------------------
 
 /// The retailer's serial-number settings, as they stand after a change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct RetailerSettingsChanged {
     /// "Auto-Prompt for Serial Number for Applicable Products" (fires for REQUIRED only).
     pub auto_prompt_serial_number: bool,
@@ -80,7 +96,7 @@ pub struct RetailerSettingsChanged {
 // ---- sales ----------------------------------------------------------------------------------
 
 /// A sale (order/invoice) was opened.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct SaleOpened {
     /// The sale.
     pub sale_id: SaleId,
@@ -97,7 +113,7 @@ pub struct SaleOpened {
 }
 
 /// What a sale line is: product, quantity, price and the serial mode it was added with.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct SaleLine {
     /// The line's number within the sale.
     pub line_number: LineNumber,
@@ -119,7 +135,7 @@ pub struct SaleLine {
 }
 
 /// A line was added to a sale.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct LineAdded {
     /// The new line.
     #[serde(flatten)]
@@ -127,7 +143,7 @@ pub struct LineAdded {
 }
 
 /// The quantity of a line (of a DISABLED product) changed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct LineQuantityChanged {
     /// The line.
     pub line_number: LineNumber,
@@ -138,7 +154,7 @@ pub struct LineQuantityChanged {
 }
 
 /// A line was taken off a sale before fulfilment (a correction while building the sale).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct LineRemoved {
     /// The line.
     pub line_number: LineNumber,
@@ -147,7 +163,7 @@ pub struct LineRemoved {
 }
 
 /// An unfulfilled line was cancelled; its serial, if any, is released.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct LineCancelled {
     /// The line.
     pub line_number: LineNumber,
@@ -160,7 +176,7 @@ pub struct LineCancelled {
 }
 
 /// A serial number was recorded against a line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct SerialAssigned {
     /// The line.
     pub line_number: LineNumber,
@@ -171,7 +187,7 @@ pub struct SerialAssigned {
 }
 
 /// A serial number was taken off a line before fulfilment (v2: with the reason given).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct SerialRemoved {
     /// The line.
     pub line_number: LineNumber,
@@ -185,7 +201,7 @@ pub struct SerialRemoved {
 
 /// Version 1 of [`SerialRemoved`], as stored before reasons were recorded. Reading a v1
 /// event upcasts it to the current version with no reason.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct SerialRemovedV1 {
     /// The line.
     pub line_number: LineNumber,
@@ -206,30 +222,68 @@ impl From<SerialRemovedV1> for SerialRemoved {
     }
 }
 
-/// Reads an older version of an event as the current one, or `None` when `event_type`
-/// v`schema_version` is not an older version this build upcasts.
-fn upcast(
-    event_type: &str,
-    schema_version: u32,
-    payload: &serde_json::Value,
-) -> Option<Result<LedgerEvent, DecodeError>> {
-    let payload_error = |source| DecodeError::Payload {
-        event_type: event_type.to_owned(),
-        schema_version,
-        source,
+/// Declares every older version this build still reads, with the struct it was stored as;
+/// the struct converts into the current version's (`From`).
+///
+/// One table drives three things, so an upcaster cannot be added without its schema being
+/// published: `upcast` (decoding), [`LedgerEvent::SUPERSEDED`] (the list of older versions)
+/// and `superseded_schema` (the JSON Schema of each, which needs the struct to derive
+/// `JsonSchema`).
+macro_rules! upcasters {
+    ($($current:ident v $version:literal from $stored:ident),* $(,)?) => {
+        impl LedgerEvent {
+            /// Every older (event type, schema version) this build still reads: such events
+            /// are upcast to the current version of their type when decoded, and their
+            /// schema stays published for the events stored under them.
+            pub const SUPERSEDED: &'static [(&'static str, u32)] =
+                &[$((stringify!($current), $version)),*];
+        }
+
+        /// Reads an older version of an event as the current one, or `None` when `event_type`
+        /// v`schema_version` is not an older version this build upcasts.
+        fn upcast(
+            event_type: &str,
+            schema_version: u32,
+            payload: &serde_json::Value,
+        ) -> Option<Result<LedgerEvent, DecodeError>> {
+            let payload_error = |source| DecodeError::Payload {
+                event_type: event_type.to_owned(),
+                schema_version,
+                source,
+            };
+            match (event_type, schema_version) {
+                $(
+                    (stringify!($current), $version) => Some(
+                        <$stored as Deserialize>::deserialize(payload)
+                            .map(|stored| LedgerEvent::$current(stored.into()))
+                            .map_err(payload_error),
+                    ),
+                )*
+                _ => None,
+            }
+        }
+
+        /// The JSON Schema of an older version's payload, or `None` when `event_type`
+        /// v`schema_version` is not an older version this build upcasts.
+        fn superseded_schema(event_type: &str, schema_version: u32) -> Option<schemars::Schema> {
+            match (event_type, schema_version) {
+                $(
+                    (stringify!($current), $version) => {
+                        Some(crate::json_schema::root_schema::<$stored>())
+                    }
+                )*
+                _ => None,
+            }
+        }
     };
-    match (event_type, schema_version) {
-        ("SerialRemoved", 1) => Some(
-            <SerialRemovedV1 as Deserialize>::deserialize(payload)
-                .map(|v1| LedgerEvent::SerialRemoved(v1.into()))
-                .map_err(payload_error),
-        ),
-        _ => None,
-    }
+}
+
+upcasters! {
+    SerialRemoved v 1 from SerialRemovedV1,
 }
 
 /// A line was fulfilled (handed over or dispatched); its serial is frozen from now on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct LineFulfilled {
     /// The line.
     pub line_number: LineNumber,
@@ -240,7 +294,7 @@ pub struct LineFulfilled {
 }
 
 /// A fulfilled line's unit came back and was refunded; its serial is released.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct LineReturned {
     /// The line.
     pub line_number: LineNumber,
@@ -255,7 +309,7 @@ pub struct LineReturned {
 }
 
 /// Names a returned line of an earlier sale.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ReturnedLineRef {
     /// The earlier sale.
     pub sale_id: SaleId,
@@ -268,7 +322,7 @@ pub struct ReturnedLineRef {
 }
 
 /// A line was added to this (new) sale as the re-issue of a returned line of an earlier sale.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct LineReissued {
     /// The new line.
     #[serde(flatten)]
@@ -338,6 +392,26 @@ macro_rules! ledger_events {
                 // Payloads are plain structs of strings, numbers and enums: encoding cannot
                 // fail, and a failure would be a programming error caught by the fixtures.
                 encoded.unwrap_or(serde_json::Value::Null)
+            }
+
+            /// The JSON Schema of the payload of `event_type` v`schema_version`, for every
+            /// version this build writes ([`Self::TYPES`]) or upcasts ([`Self::SUPERSEDED`]);
+            /// `None` for any other pair. See [`crate::json_schema`] for the published form.
+            pub(crate) fn payload_schema(
+                event_type: &str,
+                schema_version: u32,
+            ) -> Option<schemars::Schema> {
+                if let Some(schema) = superseded_schema(event_type, schema_version) {
+                    return Some(schema);
+                }
+                match (event_type, schema_version) {
+                    $(
+                        (stringify!($variant), $version) => {
+                            Some(crate::json_schema::root_schema::<$variant>())
+                        }
+                    )*
+                    _ => None,
+                }
             }
 
             /// Decodes a stored payload of the given type and version; older versions are

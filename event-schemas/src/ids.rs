@@ -1,5 +1,9 @@
 //! Identifier newtypes, so a product id can never be passed where a sale id is meant.
+//!
+//! Each is `#[serde(transparent)]`, and so is its `JsonSchema`: on the wire and in the
+//! published schemas a UUID id is a string (`format: uuid`), a line number an integer.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use uuid::Uuid;
@@ -7,7 +11,10 @@ use uuid::Uuid;
 macro_rules! uuid_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+            JsonSchema,
+        )]
         #[serde(transparent)]
         pub struct $name(pub Uuid);
 
@@ -60,7 +67,9 @@ uuid_id!(
 /// The number of a line within its sale, starting at 1, as printed on the invoice.
 ///
 /// Numbers are never reused within a sale, so "INV-1042 line 2" names one unit for ever.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(transparent)]
 pub struct LineNumber(pub u32);
 

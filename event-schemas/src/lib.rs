@@ -7,7 +7,9 @@
 //! and why (correlation, causation, command), and carries the stream's hash chain.
 //!
 //! Wire-format stability is guarded by golden JSON fixtures under `tests/fixtures/`: a change
-//! that would alter what integrators receive fails a test.
+//! that would alter what integrators receive fails a test. The JSON Schema of every published
+//! type and version, and of the envelope, is generated from the same types by [`json_schema`]
+//! and committed under `schemas/` (`tests/schemas.rs` keeps the files current).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -16,6 +18,7 @@ mod canonical;
 mod envelope;
 mod events;
 mod ids;
+pub mod json_schema;
 pub mod streams;
 mod values;
 

@@ -1,14 +1,19 @@
 //! Value types shared by several events: serial modes, packages, sale types, money.
+//!
+//! Each derives `JsonSchema` so the published event schemas describe them exactly as serde
+//! writes them (enums as their upper-case names, `LinePackage` tagged by `role`).
 
 use crate::ids::{CustomerId, LineNumber, ProductId};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// Whether a product's units carry a serial number.
 ///
 /// Products recorded before the serial-number feature existed have no mode in their
-/// `ProductCreated` payload; they decode as [`SerialMode::Disabled`], as the spec requires.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+/// `ProductCreated` payload; they decode as DISABLED ([`SerialMode::Disabled`]), as the spec
+/// requires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum SerialMode {
     /// A serial number must be recorded before the unit is fulfilled.
@@ -43,7 +48,7 @@ impl fmt::Display for SerialMode {
 }
 
 /// Where a product's serial mode was set, as the spec lists the places.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum SerialModeSource {
     /// Creating or editing a product or package by hand in the back office.
@@ -61,7 +66,7 @@ pub enum SerialModeSource {
 }
 
 /// How a package product is treated for serial numbers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum PackageMode {
     /// The package is one physical item: the package line carries the serial, per the
@@ -72,7 +77,7 @@ pub enum PackageMode {
 }
 
 /// One component of a package, with how many units of it one package contains.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 pub struct PackageComponent {
     /// The component product.
     pub product_id: ProductId,
@@ -81,7 +86,7 @@ pub struct PackageComponent {
 }
 
 /// What a package product is made of and how it is treated for serials.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 pub struct PackageComposition {
     /// Consolidated or exploded.
     pub mode: PackageMode,
@@ -90,7 +95,7 @@ pub struct PackageComposition {
 }
 
 /// The kind of sale, as reports name it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum SaleType {
     /// An ordinary sale.
@@ -116,7 +121,7 @@ impl SaleType {
 ///
 /// An enum rather than free text so the full name is never blank (the spec's complaint about
 /// the old sales detail export, which showed nothing for cash and carry).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum DeliveryMode {
     /// The customer takes the goods at the counter.
@@ -142,7 +147,7 @@ impl DeliveryMode {
 }
 
 /// An amount of money in integer minor units (cents) of an ISO 4217 currency.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 pub struct Money {
     /// The amount in minor units, e.g. 129900 for 1,299.00.
     pub amount_minor: i64,
@@ -151,7 +156,7 @@ pub struct Money {
 }
 
 /// The customer of a sale, as known when the sale was opened.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 pub struct Customer {
     /// The customer's id.
     pub customer_id: CustomerId,
@@ -160,7 +165,7 @@ pub struct Customer {
 }
 
 /// A line's place in a package.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "role", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum LinePackage {
     /// The line is a package product itself.

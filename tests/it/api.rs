@@ -201,6 +201,8 @@ async fn a_serialised_sale_goes_from_counter_to_fulfilment_over_http(app: &TestA
         Value::Null,
         "another retailer sees nothing"
     );
+    // Every event the scenario wrote is valid against its published schema.
+    tests::schema_check::assert_log_matches_schemas(&app.state.store).await;
 }
 
 const LEDGER_EVENTS: &str =

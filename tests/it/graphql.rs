@@ -642,6 +642,8 @@ async fn a_sale_goes_from_adding_units_through_serials_and_fulfilment_to_refund_
     assert!(channels.contains(&"POS") && channels.contains(&"FULFILMENT_REPORT"));
     assert_eq!(events[0]["node"]["actor"]["kind"], "USER");
     assert_eq!(events[0]["node"]["actor"]["displayName"], "pos till");
+    // Every event the scenario wrote is valid against its published schema.
+    tests::schema_check::assert_log_matches_schemas(&app.state.store).await;
 }
 
 async fn a_retried_command_id_is_applied_once(backend: Backend) {

@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 pub mod app;
+pub mod schema_check;
 pub mod workload;
 
 use sqlx::Connection;
