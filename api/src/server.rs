@@ -74,7 +74,7 @@ pub async fn serve(
     served
 }
 
-fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::AUTHORIZATION)?
         .to_str()
@@ -83,7 +83,7 @@ fn bearer_token(headers: &HeaderMap) -> Option<&str> {
         .map(str::trim)
 }
 
-fn correlation_id(headers: &HeaderMap) -> Uuid {
+pub(crate) fn correlation_id(headers: &HeaderMap) -> Uuid {
     headers
         .get(CORRELATION_HEADER)
         .and_then(|value| value.to_str().ok())
@@ -92,7 +92,7 @@ fn correlation_id(headers: &HeaderMap) -> Uuid {
 }
 
 /// Who the token acts as; None when there is no token or it is unknown or revoked.
-async fn principal(state: &AppState, token: Option<&str>) -> Option<Principal> {
+pub(crate) async fn principal(state: &AppState, token: Option<&str>) -> Option<Principal> {
     let token = token?;
     match state.auth.authenticate(token).await {
         Ok(principal) => Some(principal),

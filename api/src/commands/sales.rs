@@ -13,9 +13,9 @@ use super::execute::Target;
 use super::{CommandContext, CommandError, CommandOutcome, CommandService, streams, traced};
 use domain::product::ProductSnapshot;
 use domain::sale::{
-    AddItem, AssignSerial, CancelLine, ChangeLineQuantity, FulfilLines, OpenSale, ReissueLine,
-    RemoveLine, RemoveSerial, ReturnUnits, Sale, SaleCommand, SaleDecider, SaleError,
-    lines_to_prompt,
+    AddItem, AssignSerial, CancelLine, ChangeLineQuantity, FulfilLines, FulfilWithSerials,
+    OpenSale, ReissueLine, RemoveLine, RemoveSerial, ReturnUnits, Sale, SaleCommand, SaleDecider,
+    SaleError, lines_to_prompt,
 };
 use event_schemas::{LineNumber, Money, ProductId, SaleId, TenantId};
 use store::EventStore;
@@ -117,6 +117,17 @@ impl<S: EventStore> CommandService<S> {
         fulfil: FulfilLines,
     ) -> Result<CommandOutcome, CommandError> {
         self.sale_command(context, "fulfil_lines", sale_id, fulfil.into())
+            .await
+    }
+
+    /// Records the serials of the units picked and fulfils their lines, all or nothing.
+    pub async fn fulfil_with_serials(
+        &self,
+        context: &CommandContext,
+        sale_id: SaleId,
+        fulfil: FulfilWithSerials,
+    ) -> Result<CommandOutcome, CommandError> {
+        self.sale_command(context, "fulfil_with_serials", sale_id, fulfil.into())
             .await
     }
 

@@ -88,6 +88,26 @@ pub struct FulfilLines {
     pub lines: LineSelection,
 }
 
+/// One line of a [`FulfilWithSerials`]: the line and, when the unit's serial is recorded in
+/// the same step, that serial as typed or scanned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineToFulfil {
+    /// The line.
+    pub line_number: LineNumber,
+    /// The serial of the unit leaving with the line (recorded first, replacing any other);
+    /// `None` keeps what the line has.
+    pub serial: Option<String>,
+}
+
+/// Record the serials of the units picked and fulfil their lines in one step (the warehouse
+/// scans each unit as it packs it): either every serial is recorded and every line
+/// fulfilled, or nothing is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FulfilWithSerials {
+    /// The lines, each once.
+    pub lines: Vec<LineToFulfil>,
+}
+
 /// How a returned unit is picked out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UnitSelector {
@@ -171,6 +191,8 @@ pub enum SaleCommand {
     RemoveSerial(RemoveSerial),
     /// See [`FulfilLines`].
     FulfilLines(FulfilLines),
+    /// See [`FulfilWithSerials`].
+    FulfilWithSerials(FulfilWithSerials),
     /// See [`ReturnUnits`].
     ReturnUnits(ReturnUnits),
     /// See [`CancelLine`].
@@ -180,4 +202,4 @@ pub enum SaleCommand {
 }
 
 into_command!(SaleCommand: OpenSale, AddItem, ChangeLineQuantity, RemoveLine, AssignSerial,
-    RemoveSerial, FulfilLines, ReturnUnits, CancelLine, ReissueLine);
+    RemoveSerial, FulfilLines, FulfilWithSerials, ReturnUnits, CancelLine, ReissueLine);

@@ -1,8 +1,9 @@
 //! The sale's `decide`: for each command, a run of guard clauses ending in the events.
 
 use super::command::{
-    AddItem, AssignSerial, CancelLine, ChangeLineQuantity, FulfilLines, LineSelection, OpenSale,
-    ReissueLine, RemoveLine, RemoveSerial, ReturnUnits, SaleCommand, UnitSelector,
+    AddItem, AssignSerial, CancelLine, ChangeLineQuantity, FulfilLines, FulfilWithSerials,
+    LineSelection, OpenSale, ReissueLine, RemoveLine, RemoveSerial, ReturnUnits, SaleCommand,
+    UnitSelector,
 };
 use super::error::SaleError;
 use super::state::{Line, LineStatus, Sale};
@@ -47,6 +48,7 @@ pub(crate) fn decide(
         SaleCommand::AssignSerial(assign) => assign_serial(sale, assign),
         SaleCommand::RemoveSerial(remove) => remove_serial(sale, remove),
         SaleCommand::FulfilLines(fulfil) => fulfil_lines(sale, fulfil),
+        SaleCommand::FulfilWithSerials(fulfil) => fulfil_with_serials(sale, fulfil),
         SaleCommand::ReturnUnits(units) => return_units(sale, units),
         SaleCommand::CancelLine(cancel) => cancel_line(sale, cancel),
         SaleCommand::ReissueLine(reissue) => reissue_line(sale, reissue),
@@ -469,6 +471,55 @@ fn assign_serial(sale: &Sale, assign: AssignSerial) -> Result<Vec<LedgerEvent>, 
         }
         .into(),
     );
+    Ok(events)
+}
+
+/// Each serial is assigned as [`assign_serial`] would (against the sale as the earlier
+/// assignments left it, so two lines cannot take the same serial), then the lines are
+/// fulfilled as [`fulfil_lines`] would: one refusal refuses the whole step.
+fn fulfil_with_serials(
+    sale: &Sale,
+    fulfil: FulfilWithSerials,
+) -> Result<Vec<LedgerEvent>, SaleError> {
+    if fulfil.lines.is_empty() {
+        return Err(InvalidField::new("lines", FieldRule::Empty).into());
+    }
+    let mut seen = BTreeSet::new();
+    for line in &fulfil.lines {
+        if !seen.insert(line.line_number) {
+            return Err(SaleError::LineSelectedTwice {
+                line_number: line.line_number,
+            });
+        }
+    }
+    let mut events = Vec::new();
+    let mut after: Option<Sale> = None;
+    for line in &fulfil.lines {
+        let Some(serial) = &line.serial else {
+            continue;
+        };
+        let current = after.as_ref().unwrap_or(sale);
+        let assigned = assign_serial(
+            current,
+            AssignSerial {
+                line_number: line.line_number,
+                serial: serial.clone(),
+            },
+        )?;
+        let mut next = Some(current.clone());
+        for event in &assigned {
+            next = super::state::evolve(next, event);
+        }
+        after = next;
+        events.extend(assigned);
+    }
+    let fulfilled = fulfil_lines(
+        after.as_ref().unwrap_or(sale),
+        FulfilLines {
+            lines: LineSelection::Lines(fulfil.lines.iter().map(|line| line.line_number).collect()),
+        },
+    )?;
+    events.extend(fulfilled);
     Ok(events)
 }
 

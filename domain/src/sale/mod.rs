@@ -51,9 +51,9 @@ mod error;
 mod state;
 
 pub use command::{
-    AddItem, AssignSerial, CancelLine, ChangeLineQuantity, FulfilLines, LineSelection, OpenSale,
-    ReissueLine, RemoveLine, RemoveSerial, ReturnUnit, ReturnUnits, ReturnedLineFacts, SaleCommand,
-    UnitSelector,
+    AddItem, AssignSerial, CancelLine, ChangeLineQuantity, FulfilLines, FulfilWithSerials,
+    LineSelection, LineToFulfil, OpenSale, ReissueLine, RemoveLine, RemoveSerial, ReturnUnit,
+    ReturnUnits, ReturnedLineFacts, SaleCommand, UnitSelector,
 };
 pub use decide::{
     MAX_INVOICE_NUMBER_LENGTH, MAX_LINE_QUANTITY, MAX_LINES_PER_SALE, MAX_NAME_LENGTH,

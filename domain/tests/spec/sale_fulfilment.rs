@@ -152,3 +152,85 @@ fn a_special_order_can_take_its_serial_at_any_time_before_fulfilment() {
         .when(all())
         .then([fulfilled(1, &phone(), Some("SN1"))]);
 }
+
+fn with_serials(lines: &[(u32, Option<&str>)]) -> FulfilWithSerials {
+    FulfilWithSerials {
+        lines: lines
+            .iter()
+            .map(|(line, serial)| LineToFulfil {
+                line_number: n(*line),
+                serial: serial.map(str::to_owned),
+            })
+            .collect(),
+    }
+}
+
+#[test]
+fn the_warehouse_records_serials_and_fulfils_their_lines_in_one_step() {
+    sale([
+        opened(),
+        added(1, &phone(), 1),
+        added(2, &laptop(), 1),
+        added(3, &cable(), 2),
+    ])
+    .when(with_serials(&[(1, Some(" sn1 ")), (2, None), (3, None)]))
+    .then([
+        assigned(1, &phone(), "SN1"),
+        fulfilled(1, &phone(), Some("SN1")),
+        fulfilled(2, &laptop(), None),
+        fulfilled(3, &cable(), None),
+    ]);
+}
+
+#[test]
+fn a_serial_scanned_at_fulfilment_replaces_the_one_recorded_earlier() {
+    sale([
+        opened(),
+        added(1, &phone(), 1),
+        assigned(1, &phone(), "SN1"),
+    ])
+    .when(with_serials(&[(1, Some("SN9"))]))
+    .then([
+        serial_removed(1, &phone(), "SN1"),
+        assigned(1, &phone(), "SN9"),
+        fulfilled(1, &phone(), Some("SN9")),
+    ]);
+}
+
+#[test]
+fn one_refused_line_refuses_the_whole_fulfilment_with_serials() {
+    // Line 2 is REQUIRED and gets no serial: nothing is recorded, not even line 1's serial.
+    sale([opened(), added(1, &phone(), 1), added(2, &phone(), 1)])
+        .when(with_serials(&[(1, Some("SN1")), (2, None)]))
+        .then_error(SaleError::SerialRequired { lines: vec![n(2)] });
+    // A serial on a product that takes none.
+    sale([opened(), added(1, &cable(), 1)])
+        .when(with_serials(&[(1, Some("X1"))]))
+        .then_error(SaleError::SerialNotAllowed { line_number: n(1) });
+}
+
+#[test]
+fn two_lines_of_one_fulfilment_cannot_take_the_same_serial() {
+    let error = sale([opened(), added(1, &phone(), 1), added(2, &phone(), 1)])
+        .when(with_serials(&[(1, Some("SN1")), (2, Some("sn1"))]))
+        .result()
+        .unwrap_err();
+    assert_eq!(error.code(), "SERIAL_ALREADY_ASSIGNED");
+}
+
+#[test]
+fn a_fulfilment_with_serials_must_name_lines_each_once() {
+    sale([opened(), added(1, &cable(), 1)])
+        .when(with_serials(&[]))
+        .then_error(InvalidField::new("lines", FieldRule::Empty).into());
+    sale([opened(), added(1, &cable(), 1)])
+        .when(with_serials(&[(1, None), (1, None)]))
+        .then_error(SaleError::LineSelectedTwice { line_number: n(1) });
+    sale([
+        opened(),
+        added(1, &cable(), 1),
+        fulfilled(1, &cable(), None),
+    ])
+    .when(with_serials(&[(1, None)]))
+    .then_error(SaleError::LineAlreadyFulfilled { line_number: n(1) });
+}
