@@ -5,7 +5,8 @@
 //! 1. **Trim** leading and trailing whitespace (scanners often add a newline or a space).
 //! 2. **Validate** the trimmed text:
 //!    - not empty ([`SerialError::Blank`]);
-//!    - at most [`MAX_SERIAL_LENGTH`] characters ([`SerialError::TooLong`]);
+//!    - at most [`MAX_SERIAL_LENGTH`] characters ([`SerialError::TooLong`]), and at most
+//!      [`MAX_SCANNED_LENGTH`] before trimming ([`SerialError::ScannedTooLong`]);
 //!    - only ASCII letters, ASCII digits and the punctuation in [`ALLOWED_PUNCTUATION`]
 //!      (`- _ . / : # +`). Control characters ([`SerialError::ControlCharacter`]), whitespace
 //!      inside the serial ([`SerialError::Whitespace`]), any non-ASCII character such as a
@@ -24,6 +25,10 @@ use std::fmt;
 /// The most characters a serial number may have (after trimming).
 pub const MAX_SERIAL_LENGTH: usize = 64;
 
+/// The most characters the text as typed or scanned may have, surrounding whitespace
+/// included: the ledger keeps that text too (`SerialAssigned.scanned`), so padding cannot
+/// be unbounded.
+pub const MAX_SCANNED_LENGTH: usize = 256;
 /// The punctuation a serial number may contain besides ASCII letters and digits.
 pub const ALLOWED_PUNCTUATION: [char; 7] = ['-', '_', '.', '/', ':', '#', '+'];
 
@@ -34,6 +39,13 @@ pub struct SerialNumber(String);
 impl SerialNumber {
     /// Normalises and validates typed or scanned text; see the module documentation.
     pub fn parse(raw: &str) -> Result<Self, SerialError> {
+        let scanned_length = raw.chars().count();
+        if scanned_length > MAX_SCANNED_LENGTH {
+            return Err(SerialError::ScannedTooLong {
+                length: scanned_length,
+                max: MAX_SCANNED_LENGTH,
+            });
+        }
         let trimmed = raw.trim();
         if trimmed.is_empty() {
             return Err(SerialError::Blank);
@@ -114,6 +126,17 @@ pub enum SerialError {
         /// Characters in the trimmed text.
         length: usize,
         /// The maximum, [`MAX_SERIAL_LENGTH`].
+        max: usize,
+    },
+    /// The text as typed or scanned, surrounding whitespace included, is longer than
+    /// [`MAX_SCANNED_LENGTH`]. API code `INVALID_SERIAL`.
+    #[error(
+        "the text scanned must be at most {max} characters long, spaces included (this one has {length})"
+    )]
+    ScannedTooLong {
+        /// Characters in the text as given.
+        length: usize,
+        /// The maximum, [`MAX_SCANNED_LENGTH`].
         max: usize,
     },
     /// A control character (tab, newline, NUL, ...). API code `INVALID_SERIAL`.

@@ -175,15 +175,42 @@ pub struct LineCancelled {
     pub reason: Option<String>,
 }
 
-/// A serial number was recorded against a line.
+/// A serial number was recorded against a line (v2: with the text as it was scanned).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct SerialAssigned {
     /// The line.
     pub line_number: LineNumber,
     /// The line's product.
     pub product_id: ProductId,
+    /// The serial, normalised (trimmed, upper-case): what identifies the unit.
+    pub serial: String,
+    /// The text exactly as typed or scanned, before normalisation (a scanner's trailing
+    /// newline, lower-case letters): what an auditor compares with the scanner's own log.
+    /// `null` for serials recorded before v2, which did not keep it.
+    pub scanned: Option<String>,
+}
+
+/// Version 1 of [`SerialAssigned`], as stored before the scanned text was kept. Reading a
+/// v1 event upcasts it to the current version with `scanned: null`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SerialAssignedV1 {
+    /// The line.
+    pub line_number: LineNumber,
+    /// The line's product.
+    pub product_id: ProductId,
     /// The serial, normalised.
     pub serial: String,
+}
+
+impl From<SerialAssignedV1> for SerialAssigned {
+    fn from(v1: SerialAssignedV1) -> Self {
+        Self {
+            line_number: v1.line_number,
+            product_id: v1.product_id,
+            serial: v1.serial,
+            scanned: None,
+        }
+    }
 }
 
 /// A serial number was taken off a line before fulfilment (v2: with the reason given).
@@ -279,6 +306,7 @@ macro_rules! upcasters {
 }
 
 upcasters! {
+    SerialAssigned v 1 from SerialAssignedV1,
     SerialRemoved v 1 from SerialRemovedV1,
 }
 
@@ -465,7 +493,7 @@ ledger_events! {
     LineQuantityChanged v 1,
     LineRemoved v 1,
     LineCancelled v 1,
-    SerialAssigned v 1,
+    SerialAssigned v 2,
     SerialRemoved v 2,
     LineFulfilled v 1,
     LineReturned v 1,

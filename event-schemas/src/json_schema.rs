@@ -295,7 +295,7 @@ mod tests {
 
     #[test]
     fn an_unknown_type_or_version_has_no_schema() {
-        assert_eq!(event_schema("SerialAssigned", 2), None);
+        assert_eq!(event_schema("SerialAssigned", 3), None);
         assert_eq!(event_schema("SerialAssigned", 0), None);
         assert_eq!(event_schema("NoSuchEvent", 1), None);
     }

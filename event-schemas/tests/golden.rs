@@ -123,6 +123,7 @@ fn samples() -> Vec<LedgerEvent> {
             line_number: LineNumber(2),
             product_id,
             serial: "SN-ABC123".into(),
+            scanned: Some("sn-abc123\n".into()),
         }
         .into(),
         SerialRemoved {
@@ -265,13 +266,15 @@ fn sample_envelope() -> EventEnvelope {
         channel: Channel::Pos,
         outlet_id: Some(OutletId(id(40))),
     };
-    let event: LedgerEvent = SerialAssigned {
+    // An envelope carries its payload as stored: this one was stored by a build that wrote
+    // SerialAssigned v1 (the raw log and evidence files show it so; readers upcast it).
+    let payload = serde_json::to_value(SerialAssignedV1 {
         line_number: LineNumber(2),
         product_id: ProductId(id(10)),
         serial: "SN-ABC123".into(),
-    }
-    .into();
-    let payload = event.to_payload();
+    })
+    .expect("json");
+    let (event_type, schema_version) = ("SerialAssigned", 1);
     let recorded_at = datetime!(2026-11-26 09:30:15.123456 UTC);
     let tenant_id = TenantId(id(1));
     let hash = event_hash(&EventHashInput {
@@ -281,8 +284,8 @@ fn sample_envelope() -> EventEnvelope {
         stream_revision: 3,
         recorded_at_micros: (recorded_at.unix_timestamp_nanos() / 1000) as i64,
         metadata: &metadata,
-        event_type: event.event_type(),
-        schema_version: event.schema_version(),
+        event_type,
+        schema_version,
         payload: &payload,
         previous_hash: GENESIS_HASH,
     });
@@ -294,8 +297,8 @@ fn sample_envelope() -> EventEnvelope {
         global_position: 1234,
         recorded_at,
         metadata,
-        event_type: event.event_type().into(),
-        schema_version: event.schema_version(),
+        event_type: event_type.into(),
+        schema_version,
         payload,
         previous_hash: GENESIS_HASH.into(),
         hash,
@@ -331,6 +334,26 @@ fn a_v1_serial_removed_reads_as_the_current_version_without_a_reason() {
         LedgerEvent::SerialRemoved(removed).schema_version(),
         2,
         "new events are written as v2"
+    );
+}
+
+#[test]
+fn a_v1_serial_assigned_reads_as_the_current_version_without_the_scanned_text() {
+    let text = std::fs::read_to_string(fixture_path("v1/SerialAssigned.json")).expect("v1 fixture");
+    let payload: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let LedgerEvent::SerialAssigned(assigned) =
+        LedgerEvent::decode("SerialAssigned", 1, &payload).expect("v1 upcasts")
+    else {
+        panic!("wrong variant");
+    };
+    assert_eq!(assigned.serial, "SN-ABC123");
+    assert_eq!(assigned.scanned, None, "v1 did not keep the scanned text");
+    let current = LedgerEvent::SerialAssigned(assigned);
+    assert_eq!(current.schema_version(), 2, "new events are written as v2");
+    assert_eq!(
+        current.to_payload()["scanned"],
+        serde_json::Value::Null,
+        "read as v2, the field is there and null"
     );
 }
 

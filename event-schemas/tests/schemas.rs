@@ -127,7 +127,7 @@ fn the_committed_schema_files_are_exactly_what_the_code_generates() {
 }
 
 #[test]
-fn the_index_lists_every_current_version_and_the_upcast_v1_of_serial_removed() {
+fn the_index_lists_every_current_version_and_the_upcast_v1s_of_serial_assigned_and_removed() {
     let index = json_schema::index();
     let listed: Vec<(String, u64, bool)> = index["events"]
         .as_array()
@@ -144,8 +144,9 @@ fn the_index_lists_every_current_version_and_the_upcast_v1_of_serial_removed() {
     for &(event_type, version) in LedgerEvent::TYPES {
         assert!(listed.contains(&(event_type.to_owned(), u64::from(version), true)));
     }
+    assert!(listed.contains(&("SerialAssigned".to_owned(), 1, false)));
     assert!(listed.contains(&("SerialRemoved".to_owned(), 1, false)));
-    assert_eq!(listed.len(), LedgerEvent::TYPES.len() + 1);
+    assert_eq!(listed.len(), LedgerEvent::TYPES.len() + 2);
     assert_eq!(index["envelope"], "/schemas/events/envelope.json");
     assert_eq!(
         index["events"][0]["url"],

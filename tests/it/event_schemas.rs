@@ -73,6 +73,7 @@ async fn the_served_index_is_the_committed_one_and_lists_every_current_and_super
         .iter()
         .map(|&(event_type, version)| (event_type.to_owned(), u64::from(version), true))
         .collect();
+    expected.insert(("SerialAssigned".to_owned(), 1, false));
     expected.insert(("SerialRemoved".to_owned(), 1, false));
     assert_eq!(listed, expected);
     assert_eq!(index["envelope"], "/schemas/events/envelope.json");
@@ -115,8 +116,8 @@ async fn an_unknown_type_or_version_is_not_found_and_the_error_names_what_was_as
     let app = tests::app::TestApp::spawn(Backend::Sqlite).await;
     for (path, named) in [
         (
-            "/schemas/events/SerialAssigned/2.json",
-            "\"SerialAssigned\" version 2",
+            "/schemas/events/SerialAssigned/3.json",
+            "\"SerialAssigned\" version 3",
         ),
         (
             "/schemas/events/SerialRemoved/3.json",

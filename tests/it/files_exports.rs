@@ -355,10 +355,18 @@ async fn phone_sale(app: &TestApp, tenant: TenantId) -> Uuid {
         serial: Some(PHONE_SERIAL.to_owned()),
         ..SalesFilter::default()
     };
-    let page = sales_detail(&app.state.db, tenant, &filter, &PageRequest::first(5))
-        .await
-        .unwrap();
-    page.nodes().next().unwrap().sale_id.0
+    // The demo was seeded through the command service: on PostgreSQL the read models may
+    // still be folding it, so look until they show it.
+    for _ in 0..200 {
+        let page = sales_detail(&app.state.db, tenant, &filter, &PageRequest::first(5))
+            .await
+            .unwrap();
+        if let Some(row) = page.nodes().next() {
+            return row.sale_id.0;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the read models never showed invoice INV-1001");
 }
 
 async fn the_invoice_pdf_shows_serials_under_their_lines_only_when_the_setting_is_on(

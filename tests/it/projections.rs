@@ -105,6 +105,7 @@ async fn sell_return_and_reissue(db: &TestStore, tenant_id: TenantId, n: u32) ->
                 line_number: LineNumber(1),
                 product_id,
                 serial: serial.clone(),
+                scanned: None,
             }
             .into(),
             LineFulfilled {
@@ -147,6 +148,7 @@ async fn sell_return_and_reissue(db: &TestStore, tenant_id: TenantId, n: u32) ->
                 line_number: LineNumber(1),
                 product_id,
                 serial: format!("{serial}-B"),
+                scanned: None,
             }
             .into(),
         ],
@@ -207,6 +209,7 @@ async fn a_projection_that_cannot_fold_an_event_stops_there_and_reports_it(db: &
                 line_number: LineNumber(9),
                 product_id: ProductId::new_v7(),
                 serial: "X".into(),
+                scanned: None,
             }
             .into(),
         ],

@@ -201,6 +201,7 @@ impl<'a> Shop<'a> {
             line_number: LineNumber(line),
             product_id: product.id,
             serial: serial.into(),
+            scanned: None,
         };
         self.on_sale(sale, vec![event.into()]).await;
     }

@@ -16,6 +16,7 @@ on_both_servers!(
     auth_errors_are_json_and_other_retailers_sales_do_not_exist,
     a_write_retried_with_its_idempotency_key_is_applied_once,
     an_idempotency_key_reused_for_another_request_is_refused,
+    concurrent_duplicates_of_a_keyed_write_are_applied_once,
     a_product_serial_mode_is_set_through_the_retail_express_api,
     the_openapi_document_is_served_as_committed,
 );
@@ -665,6 +666,44 @@ async fn a_write_retried_with_its_idempotency_key_is_applied_once(app: &TestApp)
         (status, code(&answer)),
         (422, "LINE_FULFILLED"),
         "{answer:#}"
+    );
+}
+
+async fn concurrent_duplicates_of_a_keyed_write_are_applied_once(app: &TestApp) {
+    let phone = product(app, "PHONE", "REQUIRED").await;
+    let sale = sale_with(app, "INV-1", &[(&phone, 1)]).await;
+    let token = app.token(Role::Integrator);
+    let path = format!("/api/v1/sales/{sale}/fulfilments");
+    let body = json!({ "lines": [{ "lineNumber": 1, "serialNumber": "SN-1" }] });
+    let before = log_size(app).await;
+    // A client that timed out and retried eight times at once.
+    let answers = futures::future::join_all((0..8).map(|_| {
+        call(
+            app,
+            Method::POST,
+            &path,
+            Some(&token),
+            Some(body.clone()),
+            Some("retry-storm"),
+        )
+    }))
+    .await;
+    let mut applied = 0;
+    for (status, answer) in &answers {
+        assert_eq!(*status, 200, "every duplicate answers success: {answer:#}");
+        if answer["deduplicated"] == false {
+            applied += 1;
+        }
+        assert_eq!(
+            answer["cursor"], answers[0].1["cursor"],
+            "all name the same events"
+        );
+    }
+    assert_eq!(applied, 1, "exactly one request applied the command");
+    assert_eq!(
+        log_size(app).await,
+        before + 2,
+        "one SerialAssigned and one LineFulfilled"
     );
 }
 

@@ -191,6 +191,7 @@ async fn every_event_reads_back_with_its_whole_envelope(db: &TestStore) {
         line_number: LineNumber(2),
         product_id: ProductId::new_v7(),
         serial: "SN-1".into(),
+        scanned: None,
     }
     .into();
     let new_event = NewEvent::from_event(&event);

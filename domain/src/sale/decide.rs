@@ -468,6 +468,7 @@ fn assign_serial(sale: &Sale, assign: AssignSerial) -> Result<Vec<LedgerEvent>, 
             line_number: line.line_number,
             product_id: line.product_id,
             serial: serial.into_string(),
+            scanned: Some(assign.serial),
         }
         .into(),
     );
@@ -749,7 +750,7 @@ fn reissue_line(sale: &Sale, reissue: ReissueLine) -> Result<Vec<LedgerEvent>, S
             }
             let serial = SerialNumber::parse(&raw)?;
             ensure_not_live_elsewhere(sale, line_number, line.product_id, &serial)?;
-            Some(serial)
+            Some((serial, raw))
         }
     };
     let product_id = line.product_id;
@@ -765,12 +766,13 @@ fn reissue_line(sale: &Sale, reissue: ReissueLine) -> Result<Vec<LedgerEvent>, S
         }
         .into(),
     ];
-    if let Some(serial) = serial {
+    if let Some((serial, scanned)) = serial {
         events.push(
             SerialAssigned {
                 line_number,
                 product_id,
                 serial: serial.into_string(),
+                scanned: Some(scanned),
             }
             .into(),
         );

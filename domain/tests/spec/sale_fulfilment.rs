@@ -175,7 +175,7 @@ fn the_warehouse_records_serials_and_fulfils_their_lines_in_one_step() {
     ])
     .when(with_serials(&[(1, Some(" sn1 ")), (2, None), (3, None)]))
     .then([
-        assigned(1, &phone(), "SN1"),
+        assigned_as(1, &phone(), "SN1", " sn1 "),
         fulfilled(1, &phone(), Some("SN1")),
         fulfilled(2, &laptop(), None),
         fulfilled(3, &cable(), None),

@@ -69,7 +69,7 @@ fn the_facts_of_a_returned_line_are_read_from_the_original_sale() {
 fn a_returned_line_is_reissued_on_a_new_sale_with_its_own_serial() {
     let state = sale([new_sale()])
         .when(reissue(Some("sn2")))
-        .then([reissued(1), assigned(1, &phone(), "SN2")])
+        .then([reissued(1), assigned_as(1, &phone(), "SN2", "sn2")])
         .unwrap();
     let line = &state.lines[&n(1)];
     assert_eq!(line.serial.as_deref(), Some("SN2"));

@@ -2,7 +2,7 @@
 
 use crate::support::*;
 use domain::sale::*;
-use domain::serial::SerialError;
+use domain::serial::{MAX_SCANNED_LENGTH, SerialError};
 use event_schemas::SerialRemoved;
 use pretty_assertions::assert_eq;
 
@@ -42,7 +42,23 @@ fn a_serial_is_refused_on_a_disabled_line() {
 fn serial_text_is_trimmed_and_upper_cased_before_it_is_recorded() {
     sale([opened(), added(1, &phone(), 1)])
         .when(assign(1, "  abc-123/x \n"))
-        .then([assigned(1, &phone(), "ABC-123/X")]);
+        .then([assigned_as(1, &phone(), "ABC-123/X", "  abc-123/x \n")]);
+}
+
+#[test]
+fn the_text_as_scanned_is_kept_beside_the_serial_but_not_without_bound() {
+    // The scanner's padding is kept for the auditor (SerialAssigned v2 `scanned`)...
+    sale([opened(), added(1, &phone(), 1)])
+        .when(assign(1, "sn-1\r\n"))
+        .then([assigned_as(1, &phone(), "SN-1", "sn-1\r\n")]);
+    // ...so padding is limited too, even around a valid serial.
+    let padded = format!("{}SN-1", " ".repeat(MAX_SCANNED_LENGTH));
+    sale([opened(), added(1, &phone(), 1)])
+        .when(assign(1, &padded))
+        .then_error(SaleError::InvalidSerial(SerialError::ScannedTooLong {
+            length: MAX_SCANNED_LENGTH + 4,
+            max: MAX_SCANNED_LENGTH,
+        }));
 }
 
 #[test]

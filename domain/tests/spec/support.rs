@@ -256,11 +256,23 @@ pub fn added_line(line: SaleLine) -> LedgerEvent {
     LineAdded { line }.into()
 }
 
+/// A serial recorded as typed (already in its normalised form).
 pub fn assigned(number: u32, product: &ProductSnapshot, serial: &str) -> LedgerEvent {
+    assigned_as(number, product, serial, serial)
+}
+
+/// A serial recorded from text typed or scanned as `scanned`.
+pub fn assigned_as(
+    number: u32,
+    product: &ProductSnapshot,
+    serial: &str,
+    scanned: &str,
+) -> LedgerEvent {
     SerialAssigned {
         line_number: LineNumber(number),
         product_id: product.product_id,
         serial: serial.into(),
+        scanned: Some(scanned.into()),
     }
     .into()
 }
