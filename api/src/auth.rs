@@ -49,6 +49,8 @@ pub enum Permission {
     Fulfil,
     /// Refund/return, cancel and re-issue lines.
     Refund,
+    /// Register, remove and resume webhooks and read their delivery attempts (managers).
+    ManageIntegrations,
 }
 
 impl Role {

@@ -28,6 +28,7 @@ pub mod settings;
 pub mod subscriptions;
 pub mod trace;
 pub mod types;
+pub mod webhooks;
 
 pub use context::RequestMeta;
 
@@ -48,6 +49,7 @@ pub struct QueryRoot(
     reports::ReportQuery,
     trace::TraceQuery,
     events::EventQuery,
+    webhooks::WebhookQuery,
 );
 
 /// Every mutation.
@@ -56,6 +58,7 @@ pub struct MutationRoot(
     products::ProductMutation,
     settings::SettingsMutation,
     sales::SaleMutation,
+    webhooks::WebhookMutation,
 );
 
 /// Every subscription.
