@@ -6,6 +6,8 @@
 //!   `SERIAL_ALREADY_ASSIGNED`, `LINE_FULFILLED`, `NOT_FOUND`, `CONFLICT`, ...) and the
 //!   domain's message, written for the shop user;
 //! - bad query input keeps [`QueryError::code`] (`VALIDATION`, `INVALID_SERIAL`);
+//! - a subscription whose client stops taking events ends with `SLOW_CONSUMER` and
+//!   `extensions.resumeAfter`;
 //! - auth gives `UNAUTHENTICATED` (no or invalid token) and `FORBIDDEN` (the token's role
 //!   may not do this);
 //! - malformed arguments (an id that is not a UUID, a cursor this API did not give out) give

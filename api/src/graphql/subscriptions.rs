@@ -1,25 +1,108 @@
 //! Live ledger events (`Subscribe`): catch up from the log after a cursor, then follow new
-//! events as they commit, through [`store::subscribe_all`], which always reads from the log
-//! after the last position it delivered, so a slow client falls behind but never loses or
-//! repeats an event. Only the caller's retailer's events are sent, narrowed by the optional
-//! filters; each carries its `cursor`, so a client that reconnects passes the last cursor it
-//! saw as `after` and resumes exactly there.
+//! events as they commit. Only the caller's retailer's events are sent, narrowed by the
+//! optional filters; each carries its `cursor`, so a client that reconnects passes the last
+//! cursor it saw as `after` and resumes exactly there.
 //!
 //! Filters: `types` (event type names), `serialNumber` (events whose `serial`,
 //! `released_serial` or re-issued serial is that serial, normalised) and `productId`
 //! (events whose `product_id` or line's `product_id` is that product; `LineRemoved` and
 //! `LineQuantityChanged` name no product and are not matched by it).
+//!
+//! **Bounded memory.** Each subscription has a reader task that follows the log through
+//! [`store::subscribe_all`] (always from the log, after the last position it read, so it
+//! never loses or repeats an event) and puts the matching events into a channel of
+//! [`SubscriptionLimits::buffer`] events; the GraphQL stream takes from that channel. A client
+//! that does not take its events fills the channel. When it stays full for longer than
+//! [`SubscriptionLimits::slow_client_timeout`], the reader stops: the client still gets the
+//! events already buffered, then one error with `extensions.code = "SLOW_CONSUMER"` and
+//! `extensions.resumeAfter` (the cursor of the last event it received; the `after` it
+//! subscribed with when it received none), and the subscription completes. Resubscribing
+//! with `after: resumeAfter` continues exactly there. So a subscription holds at most
+//! `buffer` events, plus the one waiting to enter the channel, plus one read batch (never
+//! larger than the buffer).
+//!
+//! When the client goes away (the stream is dropped), the channel closes and the reader ends
+//! at once, whether it was waiting for new events or for room in the channel.
+//! [`SubscriptionLimits::live_readers`] and [`SubscriptionLimits::events_held`] show it.
 
 use super::context::{parse_position, parse_uuid, require, state};
+use super::errors::ApiError;
 use super::events::{EventFilter, LedgerEvent};
 use crate::auth::Permission;
 use async_graphql::{Context, ID, Subscription};
+use event_schemas::TenantId;
 use futures::{Stream, StreamExt};
-use store::{SubscriptionOptions, subscribe_all};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+use store::{AnyStore, Position, RecordedEvent, SubscriptionOptions, subscribe_all};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// The largest log read a subscription makes (the store's default batch).
+const MAX_READ_BATCH: usize = 500;
 
 /// How far a subscription may read ahead of a client that does not take its events.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SubscriptionLimits {}
+///
+/// Clones share their gauges, so every clone of the [`crate::state::AppState`] counts the
+/// same readers.
+#[derive(Debug, Clone)]
+pub struct SubscriptionLimits {
+    /// The most events a subscription holds for its client, read but not yet taken
+    /// (default 1,000; at least 1). It is also the most a subscription reads from the log
+    /// at once, up to 500.
+    pub buffer: usize,
+    /// How long the buffer may stay full, the client taking nothing, before the
+    /// subscription stops and tells the client to resume from its cursor (default 30 s).
+    pub slow_client_timeout: Duration,
+    gauges: Arc<Gauges>,
+}
+
+impl Default for SubscriptionLimits {
+    fn default() -> Self {
+        Self::new(1_000, Duration::from_secs(30))
+    }
+}
+
+#[derive(Debug, Default)]
+struct Gauges {
+    readers: AtomicUsize,
+    held: AtomicUsize,
+    held_peak: AtomicUsize,
+}
+
+impl SubscriptionLimits {
+    /// Limits with this buffer and timeout, and gauges of their own.
+    pub fn new(buffer: usize, slow_client_timeout: Duration) -> Self {
+        Self {
+            buffer,
+            slow_client_timeout,
+            gauges: Arc::default(),
+        }
+    }
+
+    /// Reader tasks alive now: one per open subscription.
+    pub fn live_readers(&self) -> usize {
+        self.gauges.readers.load(Ordering::SeqCst)
+    }
+
+    /// Events the subscriptions hold now: in their buffers, or read and waiting to enter
+    /// one. (The batch a reader is working through is not counted.)
+    pub fn events_held(&self) -> usize {
+        self.gauges.held.load(Ordering::SeqCst)
+    }
+
+    /// The most [`Self::events_held`] has been since these limits were made.
+    pub fn events_held_peak(&self) -> usize {
+        self.gauges.held_peak.load(Ordering::SeqCst)
+    }
+
+    /// The channel's capacity: `mpsc::channel(0)` would panic, and a subscription that can
+    /// hold nothing could deliver nothing.
+    fn capacity(&self) -> usize {
+        self.buffer.max(1)
+    }
+}
 
 /// Subscriptions.
 #[derive(Default)]
@@ -28,7 +111,9 @@ pub struct LedgerSubscription;
 #[Subscription]
 impl LedgerSubscription {
     /// The retailer's ledger events after `after` (an event cursor; from the start of the
-    /// log when not given), then live.
+    /// log when not given), then live. A client that leaves its buffer of unsent events full
+    /// for too long gets them, then an error with code `SLOW_CONSUMER` and `resumeAfter`
+    /// (the cursor to subscribe again with), and the subscription completes.
     async fn ledger_events(
         &self,
         ctx: &Context<'_>,
@@ -36,7 +121,7 @@ impl LedgerSubscription {
         types: Option<Vec<String>>,
         serial_number: Option<String>,
         product_id: Option<ID>,
-    ) -> async_graphql::Result<impl Stream<Item = LedgerEvent> + use<>> {
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<LedgerEvent>> + use<>> {
         let principal = require(ctx, Permission::Subscribe, "subscribe to ledger events")?;
         let state = state(ctx)?;
         let after = parse_position("after", after.as_deref())?;
@@ -49,19 +134,176 @@ impl LedgerSubscription {
                 .map(|id| parse_uuid("productId", id).map(|id| id.to_string()))
                 .transpose()?,
         };
-        let tenant = principal.tenant_id;
-        let events = subscribe_all(state.store.clone(), after, SubscriptionOptions::default());
-        Ok(events.filter_map(move |event| {
-            let passes = match event {
-                Ok(event) if filter.matches(tenant, &event) => Some(LedgerEvent(event)),
-                Ok(_) => None,
-                Err(error) => {
-                    // The subscription retries from the same position: nothing is lost.
-                    tracing::warn!(%error, "ledger subscription read failed; retrying");
-                    None
-                }
-            };
-            async move { passes }
-        }))
+        let limits = state.subscription_limits.clone();
+        let (sender, receiver) = mpsc::channel(limits.capacity());
+        let reader = tokio::spawn(read_log(
+            state.store.clone(),
+            after,
+            principal.tenant_id,
+            filter,
+            limits.clone(),
+            sender,
+        ));
+        let delivery = Delivery {
+            receiver,
+            reader: Some(reader),
+            last: after,
+            limits,
+        };
+        Ok(futures::stream::unfold(delivery, Delivery::next))
     }
+}
+
+/// Why a reader task ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stopped {
+    /// The client left its buffer full for longer than the timeout.
+    SlowConsumer,
+    /// The client went away.
+    ClientGone,
+}
+
+/// An event on its way to a client, counted in [`SubscriptionLimits::events_held`] from the
+/// moment it is read until it is delivered or dropped, whichever path drops it.
+struct Held {
+    event: Option<RecordedEvent>,
+    gauges: Arc<Gauges>,
+}
+
+impl Held {
+    fn new(event: RecordedEvent, gauges: &Arc<Gauges>) -> Self {
+        let held = gauges.held.fetch_add(1, Ordering::SeqCst) + 1;
+        gauges.held_peak.fetch_max(held, Ordering::SeqCst);
+        Self {
+            event: Some(event),
+            gauges: Arc::clone(gauges),
+        }
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.gauges.held.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Counts a reader task in [`SubscriptionLimits::live_readers`] for as long as it lives,
+/// however it ends (a panic included).
+struct ReaderAlive(Arc<Gauges>);
+
+impl ReaderAlive {
+    fn new(gauges: &Arc<Gauges>) -> Self {
+        gauges.readers.fetch_add(1, Ordering::SeqCst);
+        Self(Arc::clone(gauges))
+    }
+}
+
+impl Drop for ReaderAlive {
+    fn drop(&mut self) {
+        self.0.readers.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The reader task: follows the log and sends `tenant`'s events that pass `filter`, until
+/// the client goes away or stops taking them.
+async fn read_log(
+    store: AnyStore,
+    after: Position,
+    tenant: TenantId,
+    filter: EventFilter,
+    limits: SubscriptionLimits,
+    sender: mpsc::Sender<Held>,
+) -> Stopped {
+    let _alive = ReaderAlive::new(&limits.gauges);
+    // A batch no larger than the buffer keeps what one subscription holds within twice it.
+    let options = SubscriptionOptions {
+        batch_size: limits.capacity().min(MAX_READ_BATCH),
+        ..SubscriptionOptions::default()
+    };
+    let events = subscribe_all(store, after, options);
+    futures::pin_mut!(events);
+    loop {
+        // Caught up, the log reader sleeps until new events commit: watch the client too, so
+        // a client that leaves meanwhile does not keep a task and a pool connection busy.
+        let next = tokio::select! {
+            () = sender.closed() => return Stopped::ClientGone,
+            next = events.next() => next,
+        };
+        let event = match next {
+            Some(Ok(event)) if filter.matches(tenant, &event) => event,
+            Some(Ok(_)) => continue,
+            Some(Err(error)) => {
+                // The log reader retries from the same position: nothing is lost.
+                tracing::warn!(%error, "ledger subscription read failed; retrying");
+                continue;
+            }
+            // `subscribe_all` never ends; if it did, the client resumes from its cursor.
+            None => return Stopped::SlowConsumer,
+        };
+        let held = Held::new(event, &limits.gauges);
+        match sender.send_timeout(held, limits.slow_client_timeout).await {
+            Ok(()) => {}
+            Err(mpsc::error::SendTimeoutError::Timeout(_)) => {
+                tracing::info!(
+                    %tenant,
+                    buffer = limits.capacity(),
+                    timeout = ?limits.slow_client_timeout,
+                    "ledger subscription stopped: the client did not take its events"
+                );
+                return Stopped::SlowConsumer;
+            }
+            Err(mpsc::error::SendTimeoutError::Closed(_)) => return Stopped::ClientGone,
+        }
+    }
+}
+
+/// The client's side: the buffered events, then, once the reader has stopped and the
+/// buffer is empty, one error telling the client where to resume.
+struct Delivery {
+    receiver: mpsc::Receiver<Held>,
+    /// Taken when the closing error is sent, so the stream ends after it.
+    reader: Option<JoinHandle<Stopped>>,
+    /// The cursor of the last event delivered (the `after` subscribed with, before any).
+    last: Position,
+    limits: SubscriptionLimits,
+}
+
+impl Delivery {
+    async fn next(mut self) -> Option<(async_graphql::Result<LedgerEvent>, Self)> {
+        let received = self.receiver.recv().await;
+        if let Some(event) = received.and_then(|mut held| held.event.take()) {
+            self.last = event.position;
+            return Some((Ok(LedgerEvent(event)), self));
+        }
+        // The reader has dropped its sender and every buffered event is delivered.
+        let reader = self.reader.take()?;
+        let error = match reader.await {
+            Ok(Stopped::SlowConsumer) => slow_consumer(self.last, &self.limits),
+            // Only a closed channel stops the reader this way, and we hold the receiver.
+            Ok(Stopped::ClientGone) => return None,
+            Err(error) => {
+                let mut error = ApiError::internal(&format!("ledger subscription reader: {error}"));
+                error
+                    .details
+                    .push(("resumeAfter", self.last.to_string().into()));
+                error
+            }
+        };
+        Some((Err(error.into()), self))
+    }
+}
+
+/// `SLOW_CONSUMER`, with the cursor to resume after.
+fn slow_consumer(last: Position, limits: &SubscriptionLimits) -> ApiError {
+    let mut error = ApiError::new(
+        "SLOW_CONSUMER",
+        format!(
+            "the subscription stopped because its buffer of {} events stayed full for {:?}: \
+             subscribe again with `after: \"{last}\"` to continue after the last event received",
+            limits.capacity(),
+            limits.slow_client_timeout,
+        ),
+    );
+    error.details.push(("resumeAfter", last.to_string().into()));
+    error
 }
