@@ -1,6 +1,8 @@
 //! `on_both_backends!(case, ...)`: runs each case of a module on every backend.
 //! `on_both_servers!(case, ...)`: the same with the real server running on each backend
 //! (cases take `&TestApp`).
+//! `on_each_backend!(case, ...)`: the same for cases that build what they need themselves
+//! (cases take the `tests::Backend`).
 //!
 //! A case is an async function taking a fresh `&TestStore`; the macro generates
 //! `<module>::sqlite::<case>` and `<module>::postgres::<case>` tests, so the output names
@@ -47,6 +49,27 @@ macro_rules! on_both_servers {
                     let app = tests::app::TestApp::spawn(tests::Backend::Postgres).await;
                     super::$case(&app).await;
                     app.stop().await;
+                }
+            )*
+        }
+    };
+}
+
+macro_rules! on_each_backend {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    super::$case(tests::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    super::$case(tests::Backend::Postgres).await;
                 }
             )*
         }

@@ -12,28 +12,7 @@ use serde_json::{Value, json};
 use tests::{Backend, TestDatabase};
 use uuid::Uuid;
 
-macro_rules! on_both_backends_in_process {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $case() {
-                    super::$case(tests::Backend::Sqlite).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $case() {
-                    super::$case(tests::Backend::Postgres).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends_in_process!(
+on_each_backend!(
     products_are_created_in_each_mode_and_searched,
     a_sale_goes_from_adding_units_through_serials_and_fulfilment_to_refund_and_reissue,
     a_retried_command_id_is_applied_once,

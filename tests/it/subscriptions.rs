@@ -22,28 +22,7 @@ use tests::{Backend, TestDatabase};
 mod in_process {
     use super::*;
 
-    macro_rules! on_both_backends_in_process {
-        ($($case:ident),* $(,)?) => {
-            mod sqlite {
-                $(
-                    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                    async fn $case() {
-                        super::$case(tests::Backend::Sqlite).await;
-                    }
-                )*
-            }
-            mod postgres {
-                $(
-                    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                    async fn $case() {
-                        super::$case(tests::Backend::Postgres).await;
-                    }
-                )*
-            }
-        };
-    }
-
-    on_both_backends_in_process!(
+    on_each_backend!(
         a_client_that_stops_reading_gets_its_buffer_then_slow_consumer_and_resumes_from_it_losing_nothing,
         resuming_from_any_cursor_yields_exactly_the_retailers_events_after_it_then_live_ones,
         a_cursor_this_api_did_not_give_out_is_refused_as_validation_naming_after,

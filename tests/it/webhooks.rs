@@ -24,28 +24,7 @@ use tests::app::{TestServer, error_code};
 use tests::{Backend, TestDatabase};
 use uuid::Uuid;
 
-macro_rules! on_both {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $case() {
-                    super::$case(tests::Backend::Sqlite).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $case() {
-                    super::$case(tests::Backend::Postgres).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both!(
+on_each_backend!(
     every_event_of_the_retailer_arrives_signed_in_log_order_through_failures_and_retries,
     a_server_restart_in_the_middle_loses_nothing,
     an_endpoint_failing_every_attempt_is_dead_lettered_and_resumes_where_it_stopped,
