@@ -36,6 +36,7 @@ use event_schemas::{ProductId, SerialModeSource};
         (status = 413, description = "The body is too large.", body = ErrorBody),
         (status = 415, description = "The body is not JSON.", body = ErrorBody),
         (status = 422, description = "Refused by a rule of the ledger.", body = ErrorBody),
+        (status = 429, description = "Too many requests for this token: wait `Retry-After` seconds (RATE_LIMITED).", body = ErrorBody),
         (status = 503, description = "The database is unavailable: retry.", body = ErrorBody),
     ),
     security(("bearer" = [])),

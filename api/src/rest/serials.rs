@@ -27,6 +27,7 @@ use replay::history::{HistoryEntry, HistoryQuery, HistorySource, UnitHistory, se
         (status = 401, description = "No valid token (UNAUTHENTICATED).", body = ErrorBody),
         (status = 403, description = "The token's role may not read (FORBIDDEN).", body = ErrorBody),
         (status = 404, description = "The serial was never recorded (NOT_FOUND).", body = ErrorBody),
+        (status = 429, description = "Too many requests for this token: wait `Retry-After` seconds (RATE_LIMITED).", body = ErrorBody),
         (status = 503, description = "The database is unavailable: retry.", body = ErrorBody),
     ),
     security(("bearer" = [])),
