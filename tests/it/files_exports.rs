@@ -36,6 +36,10 @@ async fn seed_demo(app: &TestApp) -> Demo {
         .find(|(role, _)| *role == Role::Manager)
         .map(|(_, token)| token.clone())
         .unwrap();
+    // Every seeded event visible to readers first: on PostgreSQL a commit can stay hidden
+    // for a moment (see `tests::wait_until_visible`), and a lag of zero measured before it
+    // shows says nothing about it.
+    tests::wait_until_visible(&app.state.store, committed_events(app).await).await;
     // The server's projections fold the seeded events in the background.
     let started = Instant::now();
     loop {
@@ -56,6 +60,17 @@ async fn seed_demo(app: &TestApp) -> Demo {
         tenant_id: access.tenant_id,
         manager,
     }
+}
+
+/// How many events the database holds, visible to readers yet or not.
+async fn committed_events(app: &TestApp) -> u64 {
+    #[derive(sqlx::FromRow)]
+    struct Count {
+        n: i64,
+    }
+    let rows = ::projections::fetch_all!(&app.state.db, Count, "SELECT COUNT(*) AS n FROM events")
+        .unwrap();
+    rows.first().map_or(0, |row| u64::try_from(row.n).unwrap())
 }
 
 /// A downloaded file: status, content type, content disposition and bytes.
