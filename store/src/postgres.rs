@@ -110,6 +110,26 @@ impl PostgresStore {
             return Ok(Some(result));
         }
 
+        // Claims hand a key from one stream to another (a serial released by one sale and
+        // taken by another): the taker must come after the releaser in the log, so it must
+        // get its transaction id after the releaser commits. Lock every key this append
+        // takes or releases before anything gives this transaction an id (the head locks
+        // below do); advisory locks assign none. Regression test: `tests/it/no_skip.rs`,
+        // `postgres_a_key_handed_between_streams_is_released_before_it_is_taken_in_log_order`.
+        let mut claim_keys: Vec<String> = request
+            .claims
+            .iter()
+            .map(|claim| format!("{tenant}/{}/{}", claim.scope, claim.key))
+            .collect();
+        claim_keys.sort_unstable();
+        claim_keys.dedup();
+        for key in &claim_keys {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                .bind(key)
+                .execute(&mut *tx)
+                .await?;
+        }
+
         // Lock every head first, in one fixed order, so that two appends touching the same
         // streams cannot deadlock.
         let mut lock_order: Vec<&str> = request
