@@ -7,6 +7,7 @@ mod replay_cli;
 
 use anyhow::Context;
 use api::auth::{Auth, Role};
+use api::rate_limit::RateLimit;
 use api::state::AppState;
 use clap::{Args, Parser, Subcommand};
 use projections::{ProjectionRunner, ReadDb, RunnerOptions};
@@ -120,6 +121,13 @@ struct ServeArgs {
     /// every state) and print a token per role.
     #[arg(long)]
     demo: bool,
+    /// Requests per second each API token may sustain (each client address, for requests
+    /// without a valid token); over it: HTTP 429 with Retry-After. 0 turns limiting off.
+    #[arg(long, env = "SERIAL_LEDGER_RATE_LIMIT_PER_SECOND", default_value_t = RateLimit::default().per_second)]
+    rate_limit_per_second: u32,
+    /// Requests each token may send at once after being idle.
+    #[arg(long, env = "SERIAL_LEDGER_RATE_LIMIT_BURST", default_value_t = RateLimit::default().burst)]
+    rate_limit_burst: u32,
     #[command(flatten)]
     database: DatabaseArgs,
 }
@@ -215,9 +223,13 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let state = AppState::open(&args.database.database_url)
+    let mut state = AppState::open(&args.database.database_url)
         .await
         .with_context(|| format!("cannot open the database at {}", args.database.database_url))?;
+    state.rate_limit = RateLimit {
+        per_second: args.rate_limit_per_second,
+        burst: args.rate_limit_burst,
+    };
     let shutdown = shutdown_signal();
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

@@ -5,20 +5,33 @@
 //! [`Principal`] (or none: resolvers then answer `UNAUTHENTICATED`) and gets a correlation
 //! id (the `x-correlation-id` header when it is a UUID, else a new one), which tags its
 //! `tracing` span and every event its commands record.
+//!
+//! Every route but `/healthz`, `/openapi.json` and `/schemas/...` is rate limited per caller
+//! ([`crate::rate_limit`]): GraphQL over HTTP, the WebSocket upgrade, REST and files. The
+//! limiting middleware resolves the token once and hands the result to the handler (a
+//! task-local read by [`principal`]), so a limited request costs no second token lookup.
 
 use crate::auth::Principal;
+use crate::graphql::errors::ApiError;
 use crate::graphql::{ApiSchema, RequestMeta, build_schema};
+use crate::rate_limit::{Caller, RateLimited, RateLimiter};
+use crate::rest::errors::RestError;
 use crate::state::AppState;
 use async_graphql::Data;
+use async_graphql::ParseRequestError;
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
+use async_graphql_axum::rejection::GraphQLRejection;
 use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
 use axum::Router;
-use axum::extract::{State, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, Request, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Json, Response};
 use axum::routing::get;
 use serde_json::json;
 use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
@@ -37,13 +50,19 @@ struct ServerState {
 }
 
 /// The router: `POST /graphql`, `GET /graphql` (GraphiQL), `GET /graphql/ws`
-/// (graphql-transport-ws), `GET /healthz`.
+/// (graphql-transport-ws), `GET /healthz`, REST, files and event schemas, rate limited as
+/// `state.rate_limit` says.
 pub fn app(state: AppState, schema: ApiSchema) -> Router {
+    let limits = Limits {
+        app: state.clone(),
+        limiter: Arc::new(RateLimiter::new(state.rate_limit)),
+    };
     let api = Router::new()
         .route("/graphql", get(graphiql).post(graphql))
         .route("/graphql/ws", get(graphql_ws))
         .route("/healthz", get(healthz))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(middleware::map_response(payload_too_large_as_json))
         .with_state(ServerState {
             app: state.clone(),
             schema,
@@ -53,7 +72,87 @@ pub fn app(state: AppState, schema: ApiSchema) -> Router {
     api.merge(crate::exports::routes().with_state(state.clone()))
         .merge(crate::schemas::routes().with_state(state.clone()))
         .merge(crate::rest::routes().with_state(state))
+        .layer(middleware::from_fn_with_state(limits, limit_rate))
         .layer(TraceLayer::new_for_http())
+}
+
+#[derive(Clone)]
+struct Limits {
+    app: AppState,
+    limiter: Arc<RateLimiter>,
+}
+
+/// The token a request's middleware resolved, for its handler (see [`principal`]).
+struct Resolved {
+    token: Option<String>,
+    principal: Option<Principal>,
+}
+
+tokio::task_local! {
+    static RESOLVED: Resolved;
+}
+
+/// Routes that are never limited: probes, and public documents that cost nothing.
+fn is_exempt(path: &str) -> bool {
+    path == "/healthz" || path == "/openapi.json" || path.starts_with("/schemas/")
+}
+
+/// Takes one request from the caller's bucket, or answers 429 with `Retry-After`.
+async fn limit_rate(State(limits): State<Limits>, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    if !limits.limiter.limit().is_on() || is_exempt(path) {
+        return next.run(request).await;
+    }
+    let graphql = path == "/graphql" || path.starts_with("/graphql/");
+    let token = bearer_token(request.headers()).map(str::to_owned);
+    let principal = principal(&limits.app, token.as_deref()).await;
+    // Keyed by the verified token's id, never by an id read from an unverified token (see
+    // `rate_limit`); without a valid token, by the client address when the server knows it
+    // (`serve` records it; a router driven in process has none: one anonymous bucket).
+    let caller = match &principal {
+        Some(principal) => Caller::Token(principal.token_id),
+        None => Caller::unauthenticated(
+            request
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(address)| address.ip()),
+        ),
+    };
+    match limits.limiter.check(caller) {
+        Ok(()) => {
+            RESOLVED
+                .scope(Resolved { token, principal }, next.run(request))
+                .await
+        }
+        Err(limited) => {
+            tracing::debug!(%caller, retry_after = limited.retry_after_secs, "rate limited");
+            too_many_requests(limited, graphql)
+        }
+    }
+}
+
+/// 429 with `Retry-After`: a GraphQL error response on `/graphql`, the REST error body
+/// elsewhere; both with the code `RATE_LIMITED`.
+fn too_many_requests(limited: RateLimited, graphql: bool) -> Response {
+    let seconds = limited.retry_after_secs;
+    let message = format!("too many requests: retry in {seconds} s");
+    let mut response = if graphql {
+        let body = json!({
+            "errors": [{
+                "message": message,
+                "extensions": { "code": "RATE_LIMITED", "retryAfter": seconds },
+            }],
+        });
+        (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response()
+    } else {
+        let mut error = ApiError::new("RATE_LIMITED", message);
+        error.details = vec![("retryAfterSeconds", async_graphql::Value::from(seconds))];
+        RestError(error).into_response()
+    };
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    response
 }
 
 /// Serves the API on `listener` until `shutdown` resolves, then lets in-flight requests
@@ -66,7 +165,9 @@ pub async fn serve(
     let projections = state.projections.spawn();
     let webhooks = crate::webhooks::spawn(state.clone());
     let schema = build_schema(state.clone());
-    let served = axum::serve(listener, app(state, schema))
+    // The client address keys the rate limit of requests without a valid token.
+    let app = app(state, schema).into_make_service_with_connect_info::<SocketAddr>();
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await;
     webhooks.stop().await;
@@ -94,6 +195,13 @@ pub(crate) fn correlation_id(headers: &HeaderMap) -> Uuid {
 /// Who the token acts as; None when there is no token or it is unknown or revoked.
 pub(crate) async fn principal(state: &AppState, token: Option<&str>) -> Option<Principal> {
     let token = token?;
+    // Resolved moments ago by the rate-limiting middleware of this very request.
+    let resolved = RESOLVED.try_with(|resolved| {
+        (resolved.token.as_deref() == Some(token)).then(|| resolved.principal.clone())
+    });
+    if let Ok(Some(principal)) = resolved {
+        return principal;
+    }
     match state.auth.authenticate(token).await {
         Ok(principal) => Some(principal),
         Err(error) => {
@@ -104,11 +212,42 @@ pub(crate) async fn principal(state: &AppState, token: Option<&str>) -> Option<P
     }
 }
 
+/// A refusal before GraphQL runs, answered as a GraphQL error with a code like any other.
+fn transport_error(status: StatusCode, code: &str, message: String) -> Response {
+    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+    (status, Json(body)).into_response()
+}
+
+/// The body limit's 413 (plain, empty) as a GraphQL error with code `PAYLOAD_TOO_LARGE`.
+async fn payload_too_large_as_json(response: Response) -> Response {
+    if response.status() != StatusCode::PAYLOAD_TOO_LARGE {
+        return response;
+    }
+    transport_error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "PAYLOAD_TOO_LARGE",
+        format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
+    )
+}
+
 async fn graphql(
     State(server): State<ServerState>,
     headers: HeaderMap,
-    request: GraphQLRequest,
+    request: Result<GraphQLRequest, GraphQLRejection>,
 ) -> Response {
+    let request = match request {
+        Ok(request) => request,
+        Err(GraphQLRejection(ParseRequestError::PayloadTooLarge)) => {
+            return payload_too_large_as_json(StatusCode::PAYLOAD_TOO_LARGE.into_response()).await;
+        }
+        Err(GraphQLRejection(error)) => {
+            return transport_error(
+                StatusCode::BAD_REQUEST,
+                "VALIDATION",
+                format!("the body is not a GraphQL request: {error}"),
+            );
+        }
+    };
     let correlation_id = correlation_id(&headers);
     let span = tracing::info_span!("graphql", %correlation_id, tenant = tracing::field::Empty);
     async move {

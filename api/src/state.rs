@@ -26,6 +26,9 @@ pub struct AppState {
     pub subscription_limits: crate::graphql::subscriptions::SubscriptionLimits,
     /// How webhooks are delivered.
     pub webhook_options: crate::webhooks::WebhookOptions,
+    /// How many requests each token (or client address, without one) may send; read when
+    /// the router is built ([`crate::server::app`]).
+    pub rate_limit: crate::rate_limit::RateLimit,
 }
 
 impl AppState {
@@ -48,6 +51,7 @@ impl AppState {
             read_your_writes_timeout: Duration::from_secs(5),
             subscription_limits: Default::default(),
             webhook_options: Default::default(),
+            rate_limit: Default::default(),
         })
     }
 }
