@@ -8,11 +8,13 @@
 mod backends;
 
 mod api;
+mod bad_input;
 mod commands;
 mod event_schemas;
 mod files_exports;
 mod files_products;
 mod graphql;
+mod no_skip;
 mod projections;
 mod queries;
 mod replay_check;
@@ -20,6 +22,8 @@ mod replay_history;
 mod replay_rebuild;
 mod replay_verify;
 mod rest;
+mod security;
+mod soak;
 mod store_contract;
 mod subscriptions;
 mod webhooks;

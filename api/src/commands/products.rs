@@ -115,6 +115,39 @@ impl<S: EventStore> CommandService<S> {
         .await
     }
 
+    /// Decides the parts of a product edit in order against the product as it stands,
+    /// recording nothing: the first refusal, so an edit made of several commands (details,
+    /// serial mode, package) is refused before any part of it is written.
+    pub async fn check_product_edit(
+        &self,
+        tenant_id: TenantId,
+        product_id: ProductId,
+        details: Option<ChangeProductDetails>,
+        serial_mode: Option<SetSerialMode>,
+        package: Option<&PackageComposition>,
+    ) -> Result<(), CommandError> {
+        use domain::Decider;
+        let mut commands: Vec<ProductCommand> = Vec::new();
+        commands.extend(details.map(Into::into));
+        commands.extend(serial_mode.map(Into::into));
+        if let Some(package) = package {
+            let package_graph = self.package_graph(tenant_id, product_id, package).await?;
+            commands.push(
+                SetPackageComposition {
+                    package: package.clone(),
+                    package_graph,
+                }
+                .into(),
+            );
+        }
+        let mut state = self.load_product(tenant_id, product_id).await?;
+        for command in commands {
+            let events = ProductDecider::decide(&state, command)?;
+            state = ProductDecider::evolve_all(state, &events);
+        }
+        Ok(())
+    }
+
     /// Changes some of the retailer's settings.
     pub async fn change_settings(
         &self,

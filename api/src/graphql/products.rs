@@ -294,7 +294,7 @@ impl ProductMutation {
         let channel = channel.map(Into::into);
         let mut last: Option<Position> = None;
         let mut deduplicated = true;
-        if sku.is_some() || name.is_some() {
+        let details = if sku.is_some() || name.is_some() {
             let current = state
                 .commands
                 .load_product(principal.tenant_id, product_id)
@@ -303,6 +303,32 @@ impl ProductMutation {
                 .ok_or_else(|| {
                     ApiError::not_found(format!("product {product_id} does not exist"))
                 })?;
+            Some(ChangeProductDetails {
+                sku: sku.unwrap_or(current.sku),
+                name: name.unwrap_or(current.name),
+            })
+        } else {
+            None
+        };
+        let set_mode = serial_mode.map(|serial_mode| SetSerialMode {
+            serial_mode: serial_mode.into(),
+            source: source
+                .map(Into::into)
+                .unwrap_or(event_schemas::SerialModeSource::Manual),
+        });
+        // Each part is its own command: refuse the edit before writing any part of it.
+        state
+            .commands
+            .check_product_edit(
+                principal.tenant_id,
+                product_id,
+                details.clone(),
+                set_mode,
+                package.as_ref(),
+            )
+            .await
+            .map_err(ApiError::from)?;
+        if let Some(change) = details {
             let context = command_context(
                 ctx,
                 principal,
@@ -310,10 +336,6 @@ impl ProductMutation {
                 channel,
                 None,
             );
-            let change = ChangeProductDetails {
-                sku: sku.unwrap_or(current.sku),
-                name: name.unwrap_or(current.name),
-            };
             let outcome = state
                 .commands
                 .change_product_details(&context, product_id, change)
@@ -322,7 +344,7 @@ impl ProductMutation {
             last = last.max(outcome.position());
             deduplicated &= outcome.deduplicated();
         }
-        if let Some(serial_mode) = serial_mode {
+        if let Some(set) = set_mode {
             let context = command_context(
                 ctx,
                 principal,
@@ -330,12 +352,6 @@ impl ProductMutation {
                 channel,
                 None,
             );
-            let set = SetSerialMode {
-                serial_mode: serial_mode.into(),
-                source: source
-                    .map(Into::into)
-                    .unwrap_or(event_schemas::SerialModeSource::Manual),
-            };
             let outcome = state
                 .commands
                 .set_serial_mode(&context, product_id, set)

@@ -262,6 +262,12 @@ impl SaleQuery {
         if invoice.is_empty() {
             return Err(ApiError::invalid("invoiceNumber", "must not be blank").into());
         }
+        // No invoice number holds one, PostgreSQL refuses NUL and SQLite cuts text at it.
+        if invoice.chars().any(char::is_control) {
+            return Err(
+                ApiError::invalid("invoiceNumber", "must not contain control characters").into(),
+            );
+        }
         let rows = fetch_all!(
             &state.db,
             SaleIdRow,
@@ -669,6 +675,16 @@ impl SaleMutation {
             (Some(sale_id), None) => self::sale_id("saleId", &sale_id)?,
             (None, Some(input)) => {
                 let open = open_sale_command(input, "newSale")?;
+                // Refuse what the re-issue would refuse before opening the new sale, so a
+                // refused re-issue leaves no sale behind.
+                reissue_precheck(
+                    state,
+                    principal.tenant_id,
+                    original,
+                    line,
+                    serial_number.as_deref(),
+                )
+                .await?;
                 let sale = open.sale_id;
                 let mut opening = context.clone();
                 opening.metadata.command_id =
@@ -740,6 +756,53 @@ fn open_sale_command(input: OpenSaleInput, field: &str) -> Result<OpenSale, ApiE
         outlet_id,
         customer,
     })
+}
+
+/// What `reissueLine` refuses without opening anything: an unknown returned sale or line, a
+/// line that was not returned, an invalid serial.
+async fn reissue_precheck(
+    state: &crate::state::AppState,
+    tenant: TenantId,
+    original: SaleId,
+    line: LineNumber,
+    serial: Option<&str>,
+) -> Result<(), ApiError> {
+    use crate::commands::CommandError;
+    use domain::sale::SaleError;
+    let sale = state
+        .commands
+        .load_sale(tenant, original)
+        .await
+        .map_err(ApiError::from)?
+        .ok_or_else(|| {
+            ApiError::from(CommandError::NotFound {
+                what: "sale",
+                id: original.to_string(),
+            })
+        })?;
+    let facts = sale
+        .returned_line_facts(line)
+        .map_err(|error| match error {
+            SaleError::LineNotFound { line_number } => CommandError::NotFound {
+                what: "line",
+                id: format!("{line_number} of invoice {}", sale.invoice_number),
+            },
+            error => CommandError::Sale(error),
+        })
+        .map_err(ApiError::from)?;
+    if !facts.returned {
+        return Err(ApiError::from(CommandError::Sale(
+            SaleError::OriginalLineNotReturned {
+                invoice_number: facts.invoice_number,
+                line_number: facts.line.line_number,
+            },
+        )));
+    }
+    if let Some(serial) = serial {
+        SerialNumber::parse(serial)
+            .map_err(|error| ApiError::from(CommandError::Sale(SaleError::InvalidSerial(error))))?;
+    }
+    Ok(())
 }
 
 /// Waits for the read models after part of a mutation succeeded.

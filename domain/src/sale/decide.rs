@@ -27,6 +27,9 @@ pub const MAX_REASON_LENGTH: usize = 500;
 pub const MAX_LINE_QUANTITY: u32 = 10_000;
 /// The most lines a sale may have (removed and cancelled ones included).
 pub const MAX_LINES_PER_SALE: u32 = 1_000;
+/// The highest unit price, in minor units: any line of up to [`MAX_LINE_QUANTITY`] units
+/// then has a total that fits an `i64`.
+pub const MAX_UNIT_PRICE_MINOR: i64 = i64::MAX / MAX_LINE_QUANTITY as i64;
 
 pub(crate) fn decide(
     state: Option<&Sale>,
@@ -90,6 +93,15 @@ fn open_sale(open: OpenSale) -> Result<Vec<LedgerEvent>, SaleError> {
 fn add_item(sale: &Sale, add: AddItem) -> Result<Vec<LedgerEvent>, SaleError> {
     let quantity = validation::count("quantity", add.quantity, MAX_LINE_QUANTITY)?;
     validation::money("unit_price", &add.unit_price)?;
+    if add.unit_price.amount_minor > MAX_UNIT_PRICE_MINOR {
+        return Err(InvalidField::new(
+            "unit_price.amount_minor",
+            FieldRule::TooLarge {
+                max: MAX_UNIT_PRICE_MINOR.unsigned_abs(),
+            },
+        )
+        .into());
+    }
     same_currency(sale, "unit_price.currency", &add.unit_price.currency)?;
     let product = checked_snapshot(add.product)?;
     let exploded = product

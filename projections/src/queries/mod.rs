@@ -52,7 +52,9 @@ pub enum QueryError {
     #[error("invalid serial number filter: {0}")]
     InvalidSerial(#[from] SerialError),
     /// The `after` cursor was not given out by this list. `VALIDATION`, HTTP 400.
-    #[error("the cursor is not one this list gave out: start again from the first page")]
+    #[error(
+        "after is not a cursor this list gave out: pass a cursor of the previous page, or none to start again from the first page"
+    )]
     InvalidCursor,
     /// A filter breaks a rule (a blank SKU, a date range that ends before it starts).
     /// `VALIDATION`, HTTP 400.
@@ -331,10 +333,31 @@ fn sku_param(raw: Option<&str>) -> Result<Option<String>, QueryError> {
                 rule: "must not be blank".to_owned(),
             })
         } else {
+            filter_text("sku", sku)?;
             Ok(sku.to_owned())
         }
     })
     .transpose()
+}
+
+/// The most characters a search text may have (the longest product name); longer text
+/// could match nothing, and SQLite refuses `LIKE` patterns past 50,000 bytes.
+pub const MAX_SEARCH_LENGTH: usize = 200;
+
+/// Refuses text no stored value can hold before it reaches SQL: a control character (stored
+/// text never has one; PostgreSQL refuses NUL outright and SQLite cuts text at it, so
+/// `A\0` would match like `A`).
+pub(crate) fn filter_text(field: &'static str, text: &str) -> Result<(), QueryError> {
+    match text.chars().position(char::is_control) {
+        Some(index) => Err(QueryError::InvalidFilter {
+            field,
+            rule: format!(
+                "must not contain control characters (found one at character {})",
+                index + 1
+            ),
+        }),
+        None => Ok(()),
+    }
 }
 
 // ---- rows -----------------------------------------------------------------------------------

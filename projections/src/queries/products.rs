@@ -38,7 +38,9 @@ pub struct ProductView {
 /// What the product list shows; `Default` shows every product.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProductFilter {
-    /// A case-insensitive substring of the SKU or the name (trimmed; blank means none).
+    /// A case-insensitive substring of the SKU or the name (trimmed; blank means none; at
+    /// most [`MAX_SEARCH_LENGTH`](super::MAX_SEARCH_LENGTH) characters, no control
+    /// characters).
     pub search: Option<String>,
     /// Only products of this serial mode.
     pub serial_mode: Option<SerialMode>,
@@ -160,6 +162,7 @@ pub async fn products_by_sku(
             rule: "must not be blank".to_owned(),
         });
     }
+    super::filter_text("sku", sku)?;
     let rows = fetch_all!(
         db,
         ProductRow,
@@ -203,8 +206,20 @@ pub async fn products(
         .search
         .as_deref()
         .map(str::trim)
-        .filter(|search| !search.is_empty())
-        .map(like_pattern);
+        .filter(|search| !search.is_empty());
+    if let Some(search) = search {
+        super::filter_text("search", search)?;
+        if search.chars().count() > super::MAX_SEARCH_LENGTH {
+            return Err(QueryError::InvalidFilter {
+                field: "search",
+                rule: format!(
+                    "must be at most {} characters long",
+                    super::MAX_SEARCH_LENGTH
+                ),
+            });
+        }
+    }
+    let search = search.map(like_pattern);
     let rows = fetch_all!(
         db,
         ProductRow,
