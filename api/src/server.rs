@@ -105,7 +105,13 @@ async fn limit_rate(State(limits): State<Limits>, request: Request, next: Next) 
     }
     let graphql = path == "/graphql" || path.starts_with("/graphql/");
     let token = bearer_token(request.headers()).map(str::to_owned);
-    let principal = principal(&limits.app, token.as_deref()).await;
+    let principal = match principal(&limits.app, token.as_deref()).await {
+        Ok(principal) => principal,
+        Err(error) if graphql => {
+            return transport_error(StatusCode::SERVICE_UNAVAILABLE, error.code, error.message);
+        }
+        Err(error) => return RestError(error).into_response(),
+    };
     // Keyed by the verified token's id, never by an id read from an unverified token (see
     // `rate_limit`); without a valid token, by the client address when the server knows it
     // (`serve` records it; a router driven in process has none: one anonymous bucket).
@@ -192,22 +198,31 @@ pub(crate) fn correlation_id(headers: &HeaderMap) -> Uuid {
         .unwrap_or_else(Uuid::now_v7)
 }
 
-/// Who the token acts as; None when there is no token or it is unknown or revoked.
-pub(crate) async fn principal(state: &AppState, token: Option<&str>) -> Option<Principal> {
-    let token = token?;
+/// Who the token acts as; `Ok(None)` when there is no token or it is unknown or revoked.
+/// When the tokens cannot be read (the database is down) the answer is `UNAVAILABLE`, not
+/// "no token": a client told `UNAUTHENTICATED` would drop good credentials instead of
+/// retrying.
+pub(crate) async fn principal(
+    state: &AppState,
+    token: Option<&str>,
+) -> Result<Option<Principal>, ApiError> {
+    let Some(token) = token else {
+        return Ok(None);
+    };
     // Resolved moments ago by the rate-limiting middleware of this very request.
     let resolved = RESOLVED.try_with(|resolved| {
         (resolved.token.as_deref() == Some(token)).then(|| resolved.principal.clone())
     });
     if let Ok(Some(principal)) = resolved {
-        return principal;
+        return Ok(principal);
     }
     match state.auth.authenticate(token).await {
-        Ok(principal) => Some(principal),
+        Ok(principal) => Ok(Some(principal)),
+        Err(error @ crate::auth::AuthError::Database(_)) => Err(ApiError::unavailable(&error)),
         Err(error) => {
             // Never log the token itself.
             tracing::info!(%error, "request with an unusable token");
-            None
+            Ok(None)
         }
     }
 }
@@ -252,7 +267,13 @@ async fn graphql(
     let span = tracing::info_span!("graphql", %correlation_id, tenant = tracing::field::Empty);
     async move {
         let mut request = request.into_inner().data(RequestMeta { correlation_id });
-        if let Some(principal) = principal(&server.app, bearer_token(&headers)).await {
+        let principal = match principal(&server.app, bearer_token(&headers)).await {
+            Ok(principal) => principal,
+            Err(error) => {
+                return transport_error(StatusCode::SERVICE_UNAVAILABLE, error.code, error.message);
+            }
+        };
+        if let Some(principal) = principal {
             tracing::Span::current().record("tenant", tracing::field::display(principal.tenant_id));
             request = request.data(principal);
         }
@@ -306,7 +327,7 @@ async fn graphql_ws(
                     let mut data = Data::default();
                     data.insert(RequestMeta { correlation_id });
                     let token = init_token(&payload).or(header_token);
-                    if let Some(principal) = principal(&app, token.as_deref()).await {
+                    if let Some(principal) = principal(&app, token.as_deref()).await? {
                         data.insert(principal);
                     }
                     Ok(data)

@@ -844,3 +844,49 @@ async fn requests_without_a_token_are_limited_by_client_address_and_probes_never
         }
     }
 }
+
+/// While the tokens cannot be read (here: the database's pools are closed), a request with
+/// a good token is answered `UNAVAILABLE` (503), never `UNAUTHENTICATED`: a client told it
+/// is unauthenticated would drop good credentials instead of retrying.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_good_token_is_answered_unavailable_not_unauthenticated_while_the_database_is_down() {
+    let app = TestApp::spawn(tests::Backend::Sqlite).await;
+    let token = app.token(Role::Manager);
+    let client = reqwest::Client::new();
+    if let ::projections::ReadDb::Sqlite { readers, writer } = &app.state.db {
+        readers.close().await;
+        writer.close().await;
+    }
+    let graphql = client
+        .post(app.url("/graphql"))
+        .bearer_auth(&token)
+        .json(&json!({ "query": "{ settings { autoPromptSerialNumber } }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(graphql.status().as_u16(), 503);
+    let body: Value = graphql.json().await.unwrap();
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "UNAVAILABLE",
+        "{body:#}"
+    );
+
+    let rest = client
+        .get(app.url("/api/v1/lines/pending-serial"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rest.status().as_u16(), 503);
+    let body: Value = rest.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "UNAVAILABLE", "{body:#}");
+
+    let file = client
+        .get(app.url("/exports/products.csv"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(file.status().as_u16(), 503);
+    app.stop().await;
+}

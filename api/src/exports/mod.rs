@@ -112,6 +112,12 @@ pub async fn authorize(
         .map(str::trim)
         .ok_or_else(|| FileError::new("UNAUTHENTICATED", "missing, unknown or revoked token"))?;
     let principal = state.auth.authenticate(token).await.map_err(|error| {
+        if let crate::auth::AuthError::Database(_) = error {
+            // Good credentials must not be answered "unauthenticated" while the database
+            // is down: the client would drop them instead of retrying.
+            tracing::error!(%error, "file request: the tokens cannot be read");
+            return FileError::new("UNAVAILABLE", "service unavailable, retry");
+        }
         tracing::info!(%error, "file request with an unusable token");
         FileError::new("UNAUTHENTICATED", "missing, unknown or revoked token")
     })?;

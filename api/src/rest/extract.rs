@@ -64,7 +64,7 @@ impl FromRequestParts<AppState> for Caller {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let correlation_id = correlation_id(&parts.headers);
-        match principal(state, bearer_token(&parts.headers)).await {
+        match principal(state, bearer_token(&parts.headers)).await? {
             Some(principal) => Ok(Self {
                 principal,
                 correlation_id,
