@@ -4,8 +4,8 @@
 //! subscriber has seen every event exactly once, in position order, each stream's events in
 //! revision order, and nothing after; every projection has read every event once.
 //!
-//! Quick mode (the normal `cargo test`): 30,000 events (100,000 take about 90 s on two
-//! cores). Long mode, 1,000,000 events:
+//! Quick mode (the normal `cargo test`): 100,000 events (about 90 s on two busy cores).
+//! Long mode, 1,000,000 events:
 //! `SERIAL_LEDGER_LONG=1 cargo test -p tests --test it no_skip -- --nocapture`
 //! (`SERIAL_LEDGER_NO_SKIP_EVENTS` sets another count). Figures go to stderr.
 
@@ -33,8 +33,7 @@ fn total_events() -> usize {
             if std::env::var("SERIAL_LEDGER_LONG").is_ok_and(|v| v == "1") {
                 1_000_000
             } else {
-                // 100,000 takes about 90 s on a 2-core machine: too long for every run.
-                30_000
+                100_000
             },
         );
     let per_round = WRITERS * EVENTS_PER_PRODUCT;
