@@ -227,15 +227,18 @@ impl Worker {
 
     async fn step(&mut self, stop: &mut watch::Receiver<bool>) -> Result<Step, WebhookError> {
         let options = self.shared.options.clone();
+        let busy = options.request_timeout * 2;
+        // The lease first, the checkpoint after: a checkpoint read before the lease was taken
+        // may be one that the previous holder moved on from (delivered, recorded, released)
+        // in between, and delivering from it would send that event again.
+        if !self.hold_lease(busy).await? {
+            tracing::debug!(webhook = %self.id, "another process delivers to this webhook");
+            return Ok(Step::Done);
+        }
         let Some(target) = self.shared.registry.target(self.id).await? else {
             return Ok(Step::Done);
         };
         if target.endpoint.status != super::EndpointStatus::Active {
-            return Ok(Step::Done);
-        }
-        let busy = options.request_timeout * 2;
-        if !self.hold_lease(busy).await? {
-            tracing::debug!(webhook = %self.id, "another process delivers to this webhook");
             return Ok(Step::Done);
         }
         // Mark the current tick seen before reading, so an append committed after this read
