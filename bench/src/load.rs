@@ -19,7 +19,7 @@ pub enum Request {
         url: String,
         /// The body, serialised once.
         body: Arc<Vec<u8>>,
-        /// `Authorization: Bearer ...`.
+        /// `Authorization: Bearer ...` (none when empty).
         token: String,
     },
 }
@@ -39,9 +39,11 @@ impl Request {
         let response = match self {
             Request::Get(url) => client.get(url).send().await?,
             Request::PostJson { url, body, token } => {
-                client
-                    .post(url)
-                    .bearer_auth(token)
+                let mut request = client.post(url);
+                if !token.is_empty() {
+                    request = request.bearer_auth(token);
+                }
+                request
                     .header(reqwest::header::CONTENT_TYPE, "application/json")
                     .body(body.as_ref().clone())
                     .send()

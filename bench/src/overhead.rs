@@ -1,7 +1,8 @@
 //! Scenario 4, GraphQL overhead: the saturating throughput (32 connections, closed loop) of
 //! the trivial axum endpoint in the same server, of a trivial GraphQL query (`{ __typename }`
 //! with a token, so authentication is included as for every client), and of `serialTrace`,
-//! one after another under the same load generator. The ratios are GraphQL over the static
+//! one after another under the same load generator; and `{ __typename }` without a token,
+//! which shows what resolving the token costs. The ratios are GraphQL over the static
 //! endpoint.
 
 use crate::env::{Backend, Database, Shop};
@@ -41,6 +42,14 @@ pub async fn run(
         phase,
     )
     .await?;
+    // The same query without a token: what resolving the token (a read of `api_tokens` per
+    // request) costs, side by side.
+    let anonymous = closed_loop(
+        |_| Request::graphql(graphql_url.clone(), "", "{ __typename }", json!({})),
+        CONNECTIONS,
+        phase,
+    )
+    .await?;
     let trace = closed_loop(
         |i| {
             let serial = &serials[(i as usize) % serials.len()];
@@ -76,6 +85,14 @@ pub async fn run(
             &case,
             "{ __typename } requests/s",
             typename.rate(),
+        )
+        .against("static axum requests/s", static_rate),
+        Figure::plain(
+            "graphql",
+            &backend,
+            &case,
+            "{ __typename } without a token requests/s",
+            anonymous.rate(),
         )
         .against("static axum requests/s", static_rate),
         Figure::plain(

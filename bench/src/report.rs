@@ -165,7 +165,7 @@ impl Summary {
             let _ = write!(line, "; {label}: {}", number(limit));
         }
         if let Some(ratio) = self.ratio {
-            let _ = write!(line, "; ratio {ratio:.2}x");
+            let _ = write!(line, "; ratio {}", ratio_text(ratio));
         }
         line
     }
@@ -199,6 +199,15 @@ pub fn summarise(figures: &[Figure]) -> Vec<Summary> {
             }
         })
         .collect()
+}
+
+/// A ratio with two significant digits below 0.1 (so 0.004x does not read as 0.00x).
+fn ratio_text(ratio: f64) -> String {
+    if ratio < 0.1 {
+        format!("{ratio:.4}x")
+    } else {
+        format!("{ratio:.2}x")
+    }
 }
 
 /// A figure as a person reads it: thousands separated, 2 decimals below 100.
@@ -263,7 +272,7 @@ pub fn update_markdown(results: &Path, markdown: &Path, include_quick: bool) -> 
             (Some(limit), Some(label)) => format!("{} ({label})", number(limit)),
             _ => "-".into(),
         };
-        let ratio = row.ratio.map_or("-".into(), |r| format!("{r:.2}x"));
+        let ratio = row.ratio.map_or("-".into(), |r| ratio_text(r));
         let _ = writeln!(
             table,
             "| {} | {} | {} | {} | {} | {} | {} | {} | {}{} |",

@@ -138,7 +138,11 @@ pub async fn trace_serial(
 ) -> Result<Vec<SerialTrace>, QueryError> {
     let serial = SerialNumber::parse(serial)?.into_string();
     let sku = sku_param(scope.sku.as_deref())?;
-    // One statement, so record and history come from one snapshot.
+    // One statement, so record and history come from one snapshot. The history is joined
+    // on the parameter, not on `r.serial`: on PostgreSQL `rm_serials.serial` is COLLATE "C"
+    // and the history's column is not, so `h.serial = r.serial` has no collation an index
+    // can serve and scanned the whole history per lookup (found by the lookup benchmark at
+    // 10M serials).
     let rows = fetch_all!(
         db,
         TraceRow,
@@ -151,7 +155,7 @@ pub async fn trace_serial(
          h.recorded_at AS h_recorded_at \
          FROM rm_serials r \
          LEFT JOIN rm_serial_history h ON h.tenant_id = r.tenant_id \
-         AND h.product_id = r.product_id AND h.serial = r.serial \
+         AND h.product_id = r.product_id AND h.serial = $2 \
          WHERE r.tenant_id = $1 AND r.serial = $2 \
          AND ($3 IS NULL OR r.product_id = $3) AND ($4 IS NULL OR r.sku = $4) \
          ORDER BY r.product_id, h.commit_position, h.global_position",
@@ -191,13 +195,14 @@ pub async fn sales_touching_serial(
     struct SaleRow {
         sale_id: String,
     }
-    // Through rm_serials and its (tenant_id, serial) index, then the history's key prefix.
+    // Through rm_serials and its (tenant_id, serial) index, then the history's key prefix
+    // (joined on the parameter: see `trace_serial`).
     let rows = fetch_all!(
         db,
         SaleRow,
         "SELECT DISTINCT h.sale_id FROM rm_serials r \
          JOIN rm_serial_history h ON h.tenant_id = r.tenant_id \
-         AND h.product_id = r.product_id AND h.serial = r.serial \
+         AND h.product_id = r.product_id AND h.serial = $2 \
          WHERE r.tenant_id = $1 AND r.serial = $2 AND ($3 IS NULL OR r.product_id = $3) \
          ORDER BY h.sale_id",
         tenant_param(tenant),
