@@ -272,7 +272,7 @@ pub fn update_markdown(results: &Path, markdown: &Path, include_quick: bool) -> 
             (Some(limit), Some(label)) => format!("{} ({label})", number(limit)),
             _ => "-".into(),
         };
-        let ratio = row.ratio.map_or("-".into(), |r| ratio_text(r));
+        let ratio = row.ratio.map_or("-".into(), ratio_text);
         let _ = writeln!(
             table,
             "| {} | {} | {} | {} | {} | {} | {} | {} | {}{} |",
