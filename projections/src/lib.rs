@@ -22,6 +22,7 @@ mod digest;
 mod products;
 mod projection;
 pub mod queries;
+mod rows;
 mod runner;
 mod sales;
 mod scratch;

@@ -57,18 +57,22 @@ impl Projection {
         }
     }
 
-    /// Folds one event into the projection's tables, inside the batch's transaction.
-    pub(crate) async fn apply(
+    /// Folds a batch of events into the projection's tables, inside the batch's
+    /// transaction. Stops at the first event it cannot fold (the caller rolls back).
+    pub(crate) async fn apply_batch(
         self,
         tx: &mut ReadTx,
-        event: &RecordedEvent,
-        decoded: &LedgerEvent,
+        events: &[(EventContext<'_>, LedgerEvent)],
     ) -> Result<(), ProjectionError> {
-        let context = EventContext::of(event);
         match self {
-            Projection::Products => products::apply(tx, &context, decoded).await,
-            Projection::Sales => sales::apply(tx, &context, decoded).await,
-            Projection::Serials => serials::apply(tx, &context, decoded).await,
+            Projection::Products => {
+                for (context, event) in events {
+                    products::apply(tx, context, event).await?;
+                }
+                Ok(())
+            }
+            Projection::Sales => sales::apply_batch(tx, events).await,
+            Projection::Serials => serials::apply_batch(tx, events).await,
         }
     }
 }
@@ -83,7 +87,8 @@ pub(crate) struct EventContext<'a> {
 }
 
 impl<'a> EventContext<'a> {
-    fn of(event: &'a RecordedEvent) -> Self {
+    /// The context of a recorded event.
+    pub(crate) fn of(event: &'a RecordedEvent) -> Self {
         Self {
             tenant_id: event.envelope.tenant_id.to_string(),
             stream_id: &event.envelope.stream_id,

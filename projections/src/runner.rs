@@ -11,7 +11,7 @@
 //! logged and shown in [`ProjectionRunner::status`], and the batch is retried after a delay.
 
 use crate::db::{ReadDb, ReadTx};
-use crate::projection::{Projection, ProjectionError};
+use crate::projection::{EventContext, Projection, ProjectionError};
 use crate::snapshot::ReadSnapshot;
 use crate::{execute, fetch_optional};
 use event_schemas::LedgerEvent;
@@ -271,19 +271,23 @@ impl ProjectionRunner {
             tx.rollback().await?;
             return Ok(BatchOutcome::Raced);
         }
-        for event in &events {
-            let envelope = &event.envelope;
-            let decoded = LedgerEvent::decode(
-                &envelope.event_type,
-                envelope.schema_version,
-                &envelope.payload,
-            )
-            .map_err(|source| ProjectionError::Decode {
-                position: event.position,
-                source,
-            })?;
-            projection.apply(&mut tx, event, &decoded).await?;
-        }
+        let decoded = events
+            .iter()
+            .map(|event| {
+                let envelope = &event.envelope;
+                LedgerEvent::decode(
+                    &envelope.event_type,
+                    envelope.schema_version,
+                    &envelope.payload,
+                )
+                .map(|decoded| (EventContext::of(event), decoded))
+                .map_err(|source| ProjectionError::Decode {
+                    position: event.position,
+                    source,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        projection.apply_batch(&mut tx, &decoded).await?;
         tx.commit().await?;
         self.statuses.send_modify(|statuses| {
             if let Some(status) = statuses.get_mut(&projection) {

@@ -7,56 +7,58 @@
 //! came back with).
 
 use crate::db::ReadTx;
-use crate::execute;
 use crate::projection::{EventContext, ProjectionError, TableSpec, enum_code};
+use crate::rows::{OnConflict, RowBuffer, TableRow, Value, insert_rows};
 use event_schemas::{LedgerEvent, LineNumber, LinePackage, SaleLine, streams};
+use std::collections::BTreeSet;
 
-pub(crate) const TABLES: &[TableSpec] = &[
-    TableSpec {
-        name: "rm_sales",
-        columns: &[
-            "tenant_id",
-            "sale_id",
-            "invoice_number",
-            "sale_type",
-            "delivery_mode",
-            "outlet_id",
-            "customer_id",
-            "customer_name",
-            "opened_at",
-        ],
-        key: &["tenant_id", "sale_id"],
-    },
-    TableSpec {
-        name: "rm_sale_lines",
-        columns: &[
-            "tenant_id",
-            "sale_id",
-            "line_number",
-            "product_id",
-            "sku",
-            "product_name",
-            "quantity",
-            "unit_price_minor",
-            "currency",
-            "serial_mode",
-            "serial",
-            "status",
-            "package_role",
-            "package_mode",
-            "parent_line",
-            "reissue_of_sale_id",
-            "reissue_of_invoice",
-            "reissue_of_line",
-            "added_at",
-            "fulfilled_at",
-            "returned_at",
-            "cancelled_at",
-            "refund_minor",
-        ],
-        key: &["tenant_id", "sale_id", "line_number"],
-    },
-];
+pub(crate) const TABLES: &[TableSpec] = &[SALES, LINES];
+
+const SALES: TableSpec = TableSpec {
+    name: "rm_sales",
+    columns: &[
+        "tenant_id",
+        "sale_id",
+        "invoice_number",
+        "sale_type",
+        "delivery_mode",
+        "outlet_id",
+        "customer_id",
+        "customer_name",
+        "opened_at",
+    ],
+    key: &["tenant_id", "sale_id"],
+};
+
+const LINES: TableSpec = TableSpec {
+    name: "rm_sale_lines",
+    columns: &[
+        "tenant_id",
+        "sale_id",
+        "line_number",
+        "product_id",
+        "sku",
+        "product_name",
+        "quantity",
+        "unit_price_minor",
+        "currency",
+        "serial_mode",
+        "serial",
+        "status",
+        "package_role",
+        "package_mode",
+        "parent_line",
+        "reissue_of_sale_id",
+        "reissue_of_invoice",
+        "reissue_of_line",
+        "added_at",
+        "fulfilled_at",
+        "returned_at",
+        "cancelled_at",
+        "refund_minor",
+    ],
+    key: &["tenant_id", "sale_id", "line_number"],
+};
 
 /// Line statuses as stored.
 pub mod status {
@@ -76,197 +78,308 @@ fn line_number(line: LineNumber) -> i64 {
     i64::from(line.0)
 }
 
-async fn insert_line(
-    tx: &mut ReadTx,
+/// A row of `rm_sale_lines`.
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct LineRow {
+    tenant_id: String,
+    sale_id: String,
+    line_number: i64,
+    product_id: String,
+    sku: String,
+    product_name: String,
+    quantity: i64,
+    unit_price_minor: i64,
+    currency: String,
+    serial_mode: String,
+    serial: Option<String>,
+    status: String,
+    package_role: Option<String>,
+    package_mode: Option<String>,
+    parent_line: Option<i64>,
+    reissue_of_sale_id: Option<String>,
+    reissue_of_invoice: Option<String>,
+    reissue_of_line: Option<i64>,
+    added_at: i64,
+    fulfilled_at: Option<i64>,
+    returned_at: Option<i64>,
+    cancelled_at: Option<i64>,
+    refund_minor: Option<i64>,
+}
+
+impl TableRow for LineRow {
+    const TABLE: &'static TableSpec = &LINES;
+
+    fn into_values(self) -> Vec<Value> {
+        let row = self;
+        vec![
+            row.tenant_id.into(),
+            row.sale_id.into(),
+            row.line_number.into(),
+            row.product_id.into(),
+            row.sku.into(),
+            row.product_name.into(),
+            row.quantity.into(),
+            row.unit_price_minor.into(),
+            row.currency.into(),
+            row.serial_mode.into(),
+            row.serial.into(),
+            row.status.into(),
+            row.package_role.into(),
+            row.package_mode.into(),
+            row.parent_line.into(),
+            row.reissue_of_sale_id.into(),
+            row.reissue_of_invoice.into(),
+            row.reissue_of_line.into(),
+            row.added_at.into(),
+            row.fulfilled_at.into(),
+            row.returned_at.into(),
+            row.cancelled_at.into(),
+            row.refund_minor.into(),
+        ]
+    }
+}
+
+const SELECT_LINES: &str = "SELECT tenant_id, sale_id, line_number, product_id, sku, \
+     product_name, quantity, unit_price_minor, currency, serial_mode, serial, status, \
+     package_role, package_mode, parent_line, reissue_of_sale_id, reissue_of_invoice, \
+     reissue_of_line, added_at, fulfilled_at, returned_at, cancelled_at, refund_minor \
+     FROM rm_sale_lines";
+
+/// (tenant, sale, line number)
+type LineKey = (String, String, i64);
+
+/// A new line as the projection stores it.
+fn new_line(
     context: &EventContext<'_>,
     sale_id: &str,
     line: &SaleLine,
-    reissue_of: Option<(&str, &str, i64)>,
-) -> Result<(), ProjectionError> {
+    reissue_of: Option<(String, String, i64)>,
+) -> LineRow {
     let (package_role, package_mode, parent_line) = match &line.package {
         None => (None, None, None),
-        Some(LinePackage::Package { mode }) => (Some("PACKAGE"), Some(enum_code(mode)), None),
-        Some(LinePackage::Component { parent_line }) => {
-            (Some("COMPONENT"), None, Some(line_number(*parent_line)))
+        Some(LinePackage::Package { mode }) => {
+            (Some("PACKAGE".to_owned()), Some(enum_code(mode)), None)
         }
+        Some(LinePackage::Component { parent_line }) => (
+            Some("COMPONENT".to_owned()),
+            None,
+            Some(line_number(*parent_line)),
+        ),
     };
-    execute!(
-        tx,
-        "INSERT INTO rm_sale_lines (tenant_id, sale_id, line_number, product_id, sku, \
-         product_name, quantity, unit_price_minor, currency, serial_mode, serial, status, \
-         package_role, package_mode, parent_line, reissue_of_sale_id, reissue_of_invoice, \
-         reissue_of_line, added_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, $11, $12, $13, $14, $15, $16, \
-         $17, $18)",
-        &context.tenant_id,
-        sale_id,
-        line_number(line.line_number),
-        line.product_id.to_string(),
-        &line.sku,
-        &line.product_name,
-        i64::from(line.quantity),
-        line.unit_price.amount_minor,
-        &line.unit_price.currency,
-        enum_code(&line.serial_mode),
-        status::OPEN,
+    let (reissue_of_sale_id, reissue_of_invoice, reissue_of_line) = match reissue_of {
+        Some((sale, invoice, line)) => (Some(sale), Some(invoice), Some(line)),
+        None => (None, None, None),
+    };
+    LineRow {
+        tenant_id: context.tenant_id.clone(),
+        sale_id: sale_id.to_owned(),
+        line_number: line_number(line.line_number),
+        product_id: line.product_id.to_string(),
+        sku: line.sku.clone(),
+        product_name: line.product_name.clone(),
+        quantity: i64::from(line.quantity),
+        unit_price_minor: line.unit_price.amount_minor,
+        currency: line.unit_price.currency.clone(),
+        serial_mode: enum_code(&line.serial_mode),
+        serial: None,
+        status: status::OPEN.to_owned(),
         package_role,
         package_mode,
         parent_line,
-        reissue_of.map(|(sale, _, _)| sale.to_owned()),
-        reissue_of.map(|(_, invoice, _)| invoice.to_owned()),
-        reissue_of.map(|(_, _, line)| line),
-        context.recorded_at,
-    )?;
-    Ok(())
-}
-
-/// An event for a line this projection never saw is an inconsistency, never ignored.
-fn expect_one_line(
-    updated: u64,
-    context: &EventContext<'_>,
-    sale_id: &str,
-    line: LineNumber,
-) -> Result<(), ProjectionError> {
-    if updated == 1 {
-        Ok(())
-    } else {
-        Err(context.inconsistent(format!("line {line} of sale {sale_id} is unknown")))
+        reissue_of_sale_id,
+        reissue_of_invoice,
+        reissue_of_line,
+        added_at: context.recorded_at,
+        fulfilled_at: None,
+        returned_at: None,
+        cancelled_at: None,
+        refund_minor: None,
     }
 }
 
-pub(crate) async fn apply(
-    tx: &mut ReadTx,
-    context: &EventContext<'_>,
-    event: &LedgerEvent,
-) -> Result<(), ProjectionError> {
-    let Some(sale) = streams::parse_sale(context.stream_id) else {
-        return Ok(());
-    };
-    let sale_id = sale.to_string();
-    let tenant = &context.tenant_id;
+/// The line an event changes, if it changes one.
+fn changed_line(event: &LedgerEvent) -> Option<LineNumber> {
     match event {
-        LedgerEvent::SaleOpened(opened) => {
-            execute!(
-                tx,
-                "INSERT INTO rm_sales (tenant_id, sale_id, invoice_number, sale_type, \
-                 delivery_mode, outlet_id, customer_id, customer_name, opened_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                &context.tenant_id,
-                &sale_id,
-                &opened.invoice_number,
-                enum_code(&opened.sale_type),
-                enum_code(&opened.delivery_mode),
-                opened.outlet_id.to_string(),
-                opened.customer.as_ref().map(|c| c.customer_id.to_string()),
-                opened.customer.as_ref().map(|c| c.name.clone()),
-                context.recorded_at,
-            )?;
+        LedgerEvent::LineQuantityChanged(changed) => Some(changed.line_number),
+        LedgerEvent::SerialAssigned(assigned) => Some(assigned.line_number),
+        LedgerEvent::SerialRemoved(removed) => Some(removed.line_number),
+        LedgerEvent::LineFulfilled(fulfilled) => Some(fulfilled.line_number),
+        LedgerEvent::LineReturned(returned) => Some(returned.line_number),
+        LedgerEvent::LineCancelled(cancelled) => Some(cancelled.line_number),
+        LedgerEvent::LineRemoved(removed) => Some(removed.line_number),
+        _ => None,
+    }
+}
+
+/// The line an event creates, if it creates one.
+fn created_line(event: &LedgerEvent) -> Option<&SaleLine> {
+    match event {
+        LedgerEvent::LineAdded(added) => Some(&added.line),
+        LedgerEvent::LineReissued(reissued) => Some(&reissued.line),
+        _ => None,
+    }
+}
+
+/// Loads the stored lines of `keys` (every line of their sales; they are few).
+async fn load_lines(
+    tx: &mut ReadTx,
+    lines: &mut RowBuffer<LineKey, LineRow>,
+    keys: BTreeSet<LineKey>,
+) -> Result<(), sqlx::Error> {
+    lines
+        .load(
+            tx,
+            SELECT_LINES,
+            "sale_id",
+            keys,
+            |(tenant, sale, _)| (tenant.clone(), sale.as_str().into()),
+            |row| (row.tenant_id.clone(), row.sale_id.clone(), row.line_number),
+        )
+        .await
+}
+
+pub(crate) async fn apply_batch(
+    tx: &mut ReadTx,
+    events: &[(EventContext<'_>, LedgerEvent)],
+) -> Result<(), ProjectionError> {
+    let sale_of = |context: &EventContext<'_>| {
+        streams::parse_sale(context.stream_id).map(|sale| sale.to_string())
+    };
+    // The lines the batch changes and does not create: loaded in one go.
+    let mut created = BTreeSet::new();
+    let mut wanted = BTreeSet::new();
+    for (context, event) in events {
+        let Some(sale_id) = sale_of(context) else {
+            continue;
+        };
+        if let Some(line) = created_line(event) {
+            created.insert((
+                context.tenant_id.clone(),
+                sale_id.clone(),
+                line_number(line.line_number),
+            ));
         }
+        if let Some(line) = changed_line(event) {
+            let key = (context.tenant_id.clone(), sale_id, line_number(line));
+            if !created.contains(&key) {
+                wanted.insert(key);
+            }
+        }
+    }
+    let mut lines = RowBuffer::new();
+    load_lines(tx, &mut lines, wanted).await?;
+
+    let mut sales = Vec::new();
+    for (context, event) in events {
+        let Some(sale_id) = sale_of(context) else {
+            continue;
+        };
+        fold(context, &sale_id, event, &mut sales, &mut lines, tx).await?;
+    }
+    insert_rows(tx, &SALES, sales, OnConflict::Fail).await?;
+    lines.write(tx).await?;
+    Ok(())
+}
+
+async fn fold(
+    context: &EventContext<'_>,
+    sale_id: &str,
+    event: &LedgerEvent,
+    sales: &mut Vec<Vec<Value>>,
+    lines: &mut RowBuffer<LineKey, LineRow>,
+    tx: &mut ReadTx,
+) -> Result<(), ProjectionError> {
+    let key = |line: LineNumber| {
+        (
+            context.tenant_id.clone(),
+            sale_id.to_owned(),
+            line_number(line),
+        )
+    };
+    let create = |lines: &mut RowBuffer<LineKey, LineRow>, row: LineRow| {
+        let line = row.line_number;
+        lines
+            .insert((row.tenant_id.clone(), row.sale_id.clone(), line), row)
+            .map_err(|_| {
+                context.inconsistent(format!("line {line} of sale {sale_id} is already recorded"))
+            })
+    };
+    match event {
+        LedgerEvent::SaleOpened(opened) => sales.push(vec![
+            context.tenant_id.as_str().into(),
+            sale_id.into(),
+            opened.invoice_number.as_str().into(),
+            enum_code(&opened.sale_type).into(),
+            enum_code(&opened.delivery_mode).into(),
+            opened.outlet_id.to_string().into(),
+            opened
+                .customer
+                .as_ref()
+                .map(|c| c.customer_id.to_string())
+                .into(),
+            opened.customer.as_ref().map(|c| c.name.clone()).into(),
+            context.recorded_at.into(),
+        ]),
         LedgerEvent::LineAdded(added) => {
-            insert_line(tx, context, &sale_id, &added.line, None).await?;
+            create(lines, new_line(context, sale_id, &added.line, None))?
         }
         LedgerEvent::LineReissued(reissued) => {
             let original = &reissued.reissue_of;
-            let original_sale = original.sale_id.to_string();
-            insert_line(
-                tx,
-                context,
-                &sale_id,
-                &reissued.line,
-                Some((
-                    &original_sale,
-                    &original.invoice_number,
-                    line_number(original.line_number),
-                )),
-            )
-            .await?;
-        }
-        LedgerEvent::LineQuantityChanged(changed) => {
-            let updated = execute!(
-                tx,
-                "UPDATE rm_sale_lines SET quantity = $4 \
-                 WHERE tenant_id = $1 AND sale_id = $2 AND line_number = $3",
-                tenant,
-                &sale_id,
-                line_number(changed.line_number),
-                i64::from(changed.quantity),
+            let reissue_of = (
+                original.sale_id.to_string(),
+                original.invoice_number.clone(),
+                line_number(original.line_number),
+            );
+            create(
+                lines,
+                new_line(context, sale_id, &reissued.line, Some(reissue_of)),
             )?;
-            expect_one_line(updated, context, &sale_id, changed.line_number)?;
         }
-        LedgerEvent::SerialAssigned(assigned) => {
-            let updated = execute!(
-                tx,
-                "UPDATE rm_sale_lines SET serial = $4 \
-                 WHERE tenant_id = $1 AND sale_id = $2 AND line_number = $3",
-                tenant,
-                &sale_id,
-                line_number(assigned.line_number),
-                &assigned.serial,
-            )?;
-            expect_one_line(updated, context, &sale_id, assigned.line_number)?;
+        _ => {
+            let Some(number) = changed_line(event) else {
+                return Ok(());
+            };
+            let key = key(number);
+            if lines.is_unknown(&key) {
+                // Created later in the batch than this event: look it up after all.
+                load_lines(tx, lines, BTreeSet::from([key.clone()])).await?;
+            }
+            let line = lines.get_mut(&key).ok_or_else(|| {
+                context.inconsistent(format!("line {number} of sale {sale_id} is unknown"))
+            })?;
+            change_line(context, event, line);
         }
-        LedgerEvent::SerialRemoved(removed) => {
-            let updated = execute!(
-                tx,
-                "UPDATE rm_sale_lines SET serial = NULL \
-                 WHERE tenant_id = $1 AND sale_id = $2 AND line_number = $3",
-                tenant,
-                &sale_id,
-                line_number(removed.line_number),
-            )?;
-            expect_one_line(updated, context, &sale_id, removed.line_number)?;
-        }
+    }
+    Ok(())
+}
+
+/// What an event does to a line it changes.
+fn change_line(context: &EventContext<'_>, event: &LedgerEvent, line: &mut LineRow) {
+    let at = Some(context.recorded_at);
+    match event {
+        LedgerEvent::LineQuantityChanged(changed) => line.quantity = i64::from(changed.quantity),
+        LedgerEvent::SerialAssigned(assigned) => line.serial = Some(assigned.serial.clone()),
+        LedgerEvent::SerialRemoved(_) => line.serial = None,
         LedgerEvent::LineFulfilled(fulfilled) => {
-            let updated = execute!(
-                tx,
-                "UPDATE rm_sale_lines SET status = 'FULFILLED', serial = $4, fulfilled_at = $5 \
-                 WHERE tenant_id = $1 AND sale_id = $2 AND line_number = $3",
-                tenant,
-                &sale_id,
-                line_number(fulfilled.line_number),
-                &fulfilled.serial,
-                context.recorded_at,
-            )?;
-            expect_one_line(updated, context, &sale_id, fulfilled.line_number)?;
+            line.status = status::FULFILLED.to_owned();
+            line.serial.clone_from(&fulfilled.serial);
+            line.fulfilled_at = at;
         }
         LedgerEvent::LineReturned(returned) => {
-            let updated = execute!(
-                tx,
-                "UPDATE rm_sale_lines SET status = 'RETURNED', refund_minor = $4, \
-                 returned_at = $5 WHERE tenant_id = $1 AND sale_id = $2 AND line_number = $3",
-                tenant,
-                &sale_id,
-                line_number(returned.line_number),
-                returned.refund.amount_minor,
-                context.recorded_at,
-            )?;
-            expect_one_line(updated, context, &sale_id, returned.line_number)?;
+            line.status = status::RETURNED.to_owned();
+            line.refund_minor = Some(returned.refund.amount_minor);
+            line.returned_at = at;
         }
-        LedgerEvent::LineCancelled(cancelled) => {
-            let updated = execute!(
-                tx,
-                "UPDATE rm_sale_lines SET status = 'CANCELLED', serial = NULL, \
-                 cancelled_at = $4 WHERE tenant_id = $1 AND sale_id = $2 AND line_number = $3",
-                tenant,
-                &sale_id,
-                line_number(cancelled.line_number),
-                context.recorded_at,
-            )?;
-            expect_one_line(updated, context, &sale_id, cancelled.line_number)?;
+        LedgerEvent::LineCancelled(_) => {
+            line.status = status::CANCELLED.to_owned();
+            line.serial = None;
+            line.cancelled_at = at;
         }
-        LedgerEvent::LineRemoved(removed) => {
-            let updated = execute!(
-                tx,
-                "UPDATE rm_sale_lines SET status = 'REMOVED', serial = NULL, \
-                 cancelled_at = $4 WHERE tenant_id = $1 AND sale_id = $2 AND line_number = $3",
-                tenant,
-                &sale_id,
-                line_number(removed.line_number),
-                context.recorded_at,
-            )?;
-            expect_one_line(updated, context, &sale_id, removed.line_number)?;
+        LedgerEvent::LineRemoved(_) => {
+            line.status = status::REMOVED.to_owned();
+            line.serial = None;
+            line.cancelled_at = at;
         }
         _ => {}
     }
-    Ok(())
 }

@@ -13,78 +13,82 @@
 
 use crate::db::ReadTx;
 use crate::projection::{EventContext, ProjectionError, TableSpec, position_columns};
-use crate::{execute, fetch_optional};
-use event_schemas::{LedgerEvent, LineNumber, ProductId, SaleLine, streams};
+use crate::rows::{OnConflict, RowBuffer, TableRow, Value, insert_rows};
+use event_schemas::{LedgerEvent, LineNumber, SaleLine, streams};
+use std::collections::BTreeSet;
 
-pub(crate) const TABLES: &[TableSpec] = &[
-    TableSpec {
-        name: "rm_serials",
-        columns: &[
-            "tenant_id",
-            "product_id",
-            "serial",
-            "sku",
-            "product_name",
-            "status",
-            "sale_id",
-            "invoice_number",
-            "line_number",
-            "outlet_id",
-            "customer_id",
-            "customer_name",
-            "allocated_at",
-            "fulfilled_at",
-            "returned_at",
-        ],
-        key: &["tenant_id", "product_id", "serial"],
-    },
-    TableSpec {
-        name: "rm_serial_history",
-        columns: &[
-            "tenant_id",
-            "product_id",
-            "serial",
-            "commit_position",
-            "global_position",
-            "event_type",
-            "sale_id",
-            "invoice_number",
-            "line_number",
-            "recorded_at",
-        ],
-        key: &[
-            "tenant_id",
-            "product_id",
-            "serial",
-            "commit_position",
-            "global_position",
-        ],
-    },
-    TableSpec {
-        name: "rm_trace_sales",
-        columns: &[
-            "tenant_id",
-            "sale_id",
-            "invoice_number",
-            "outlet_id",
-            "customer_id",
-            "customer_name",
-        ],
-        key: &["tenant_id", "sale_id"],
-    },
-    TableSpec {
-        name: "rm_trace_lines",
-        columns: &[
-            "tenant_id",
-            "sale_id",
-            "line_number",
-            "product_id",
-            "sku",
-            "product_name",
-        ],
-        key: &["tenant_id", "sale_id", "line_number"],
-    },
-];
+pub(crate) const TABLES: &[TableSpec] = &[SERIALS, HISTORY, TRACE_SALES, TRACE_LINES];
+
+const SERIALS: TableSpec = TableSpec {
+    name: "rm_serials",
+    columns: &[
+        "tenant_id",
+        "product_id",
+        "serial",
+        "sku",
+        "product_name",
+        "status",
+        "sale_id",
+        "invoice_number",
+        "line_number",
+        "outlet_id",
+        "customer_id",
+        "customer_name",
+        "allocated_at",
+        "fulfilled_at",
+        "returned_at",
+    ],
+    key: &["tenant_id", "product_id", "serial"],
+};
+
+const HISTORY: TableSpec = TableSpec {
+    name: "rm_serial_history",
+    columns: &[
+        "tenant_id",
+        "product_id",
+        "serial",
+        "commit_position",
+        "global_position",
+        "event_type",
+        "sale_id",
+        "invoice_number",
+        "line_number",
+        "recorded_at",
+    ],
+    key: &[
+        "tenant_id",
+        "product_id",
+        "serial",
+        "commit_position",
+        "global_position",
+    ],
+};
+
+const TRACE_SALES: TableSpec = TableSpec {
+    name: "rm_trace_sales",
+    columns: &[
+        "tenant_id",
+        "sale_id",
+        "invoice_number",
+        "outlet_id",
+        "customer_id",
+        "customer_name",
+    ],
+    key: &["tenant_id", "sale_id"],
+};
+
+const TRACE_LINES: TableSpec = TableSpec {
+    name: "rm_trace_lines",
+    columns: &[
+        "tenant_id",
+        "sale_id",
+        "line_number",
+        "product_id",
+        "sku",
+        "product_name",
+    ],
+    key: &["tenant_id", "sale_id", "line_number"],
+};
 
 /// Serial statuses as stored.
 pub mod status {
@@ -98,280 +102,561 @@ pub mod status {
     pub const RELEASED: &str = "RELEASED";
 }
 
-#[derive(sqlx::FromRow)]
-struct TraceSale {
+/// A row of `rm_trace_sales`: the sale header the index copies onto its serials.
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct TraceSaleRow {
+    tenant_id: String,
+    sale_id: String,
     invoice_number: String,
     outlet_id: String,
     customer_id: Option<String>,
     customer_name: Option<String>,
 }
 
-#[derive(sqlx::FromRow)]
-struct TraceLine {
+impl TableRow for TraceSaleRow {
+    const TABLE: &'static TableSpec = &TRACE_SALES;
+
+    fn into_values(self) -> Vec<Value> {
+        vec![
+            self.tenant_id.into(),
+            self.sale_id.into(),
+            self.invoice_number.into(),
+            self.outlet_id.into(),
+            self.customer_id.into(),
+            self.customer_name.into(),
+        ]
+    }
+}
+
+/// A row of `rm_trace_lines`: which product a line sells.
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct TraceLineRow {
+    tenant_id: String,
+    sale_id: String,
+    line_number: i64,
     product_id: String,
     sku: String,
     product_name: String,
 }
 
+impl TableRow for TraceLineRow {
+    const TABLE: &'static TableSpec = &TRACE_LINES;
+
+    fn into_values(self) -> Vec<Value> {
+        vec![
+            self.tenant_id.into(),
+            self.sale_id.into(),
+            self.line_number.into(),
+            self.product_id.into(),
+            self.sku.into(),
+            self.product_name.into(),
+        ]
+    }
+}
+
+/// A row of `rm_serials`.
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct SerialRow {
+    tenant_id: String,
+    product_id: String,
+    serial: String,
+    sku: String,
+    product_name: String,
+    status: String,
+    sale_id: String,
+    invoice_number: String,
+    line_number: i64,
+    outlet_id: String,
+    customer_id: Option<String>,
+    customer_name: Option<String>,
+    allocated_at: i64,
+    fulfilled_at: Option<i64>,
+    returned_at: Option<i64>,
+}
+
+impl TableRow for SerialRow {
+    const TABLE: &'static TableSpec = &SERIALS;
+
+    fn into_values(self) -> Vec<Value> {
+        vec![
+            self.tenant_id.into(),
+            self.product_id.into(),
+            self.serial.into(),
+            self.sku.into(),
+            self.product_name.into(),
+            self.status.into(),
+            self.sale_id.into(),
+            self.invoice_number.into(),
+            self.line_number.into(),
+            self.outlet_id.into(),
+            self.customer_id.into(),
+            self.customer_name.into(),
+            self.allocated_at.into(),
+            self.fulfilled_at.into(),
+            self.returned_at.into(),
+        ]
+    }
+}
+
+/// (tenant, sale)
+type SaleKey = (String, String);
+/// (tenant, sale, line number)
+type LineKey = (String, String, i64);
+/// (tenant, product, serial)
+type SerialKey = (String, String, String);
+
+const SELECT_SALES: &str = "SELECT tenant_id, sale_id, invoice_number, outlet_id, \
+     customer_id, customer_name FROM rm_trace_sales";
+
+const SELECT_LINES: &str = "SELECT tenant_id, sale_id, line_number, product_id, sku, \
+     product_name FROM rm_trace_lines";
+
+// By serial alone (the `rm_serials_by_serial` index): a serial string is rarely shared
+// between products, and the few extra rows are harmless.
+const SELECT_SERIALS: &str = "SELECT tenant_id, product_id, serial, sku, product_name, \
+     status, sale_id, invoice_number, line_number, outlet_id, customer_id, customer_name, \
+     allocated_at, fulfilled_at, returned_at FROM rm_serials";
+
 /// The sale and line an event is about, as this projection recorded them.
 struct Holder {
     sale_id: String,
     line_number: i64,
-    sale: TraceSale,
+    sale: TraceSaleRow,
 }
 
-async fn holder(
-    tx: &mut ReadTx,
-    context: &EventContext<'_>,
-    sale_id: &str,
-    line: LineNumber,
-) -> Result<Holder, ProjectionError> {
-    let sale = fetch_optional!(
-        tx,
-        TraceSale,
-        "SELECT invoice_number, outlet_id, customer_id, customer_name FROM rm_trace_sales \
-         WHERE tenant_id = $1 AND sale_id = $2",
-        &context.tenant_id,
-        sale_id,
-    )?
-    .ok_or_else(|| context.inconsistent(format!("sale {sale_id} was never opened")))?;
-    Ok(Holder {
-        sale_id: sale_id.to_owned(),
-        line_number: i64::from(line.0),
-        sale,
-    })
+/// The rows of one batch, folded in memory and written at its end.
+struct Batch {
+    sales: RowBuffer<SaleKey, TraceSaleRow>,
+    lines: RowBuffer<LineKey, TraceLineRow>,
+    serials: RowBuffer<SerialKey, SerialRow>,
+    history: Vec<Vec<Value>>,
 }
 
-async fn trace_line(
-    tx: &mut ReadTx,
-    context: &EventContext<'_>,
-    holder: &Holder,
-) -> Result<TraceLine, ProjectionError> {
-    fetch_optional!(
-        tx,
-        TraceLine,
-        "SELECT product_id, sku, product_name FROM rm_trace_lines \
-         WHERE tenant_id = $1 AND sale_id = $2 AND line_number = $3",
-        &context.tenant_id,
-        &holder.sale_id,
-        holder.line_number,
-    )?
-    .ok_or_else(|| {
-        context.inconsistent(format!(
-            "line {} of sale {} is unknown",
-            holder.line_number, holder.sale_id
-        ))
-    })
-}
-
-async fn record_history(
-    tx: &mut ReadTx,
-    context: &EventContext<'_>,
-    product_id: &str,
-    serial: &str,
-    holder: &Holder,
-) -> Result<(), ProjectionError> {
-    let (commit, global) = position_columns(context.position);
-    execute!(
-        tx,
-        "INSERT INTO rm_serial_history (tenant_id, product_id, serial, commit_position, \
-         global_position, event_type, sale_id, invoice_number, line_number, recorded_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        &context.tenant_id,
-        product_id,
-        serial,
-        commit,
-        global,
-        context.event_type,
-        &holder.sale_id,
-        &holder.sale.invoice_number,
-        holder.line_number,
-        context.recorded_at,
-    )?;
-    Ok(())
-}
-
-/// Moves a serial held by `holder` to `status`, stamping `fulfilled_at`/`returned_at`.
-async fn set_status(
-    tx: &mut ReadTx,
-    context: &EventContext<'_>,
-    product_id: &str,
-    serial: &str,
-    holder: &Holder,
-    new_status: &str,
-) -> Result<(), ProjectionError> {
-    let updated = execute!(
-        tx,
-        "UPDATE rm_serials SET status = $6, \
-         fulfilled_at = CASE WHEN $6 = 'FULFILLED' THEN $7 ELSE fulfilled_at END, \
-         returned_at = CASE WHEN $6 = 'RETURNED' THEN $7 ELSE returned_at END \
-         WHERE tenant_id = $1 AND product_id = $2 AND serial = $3 AND sale_id = $4 \
-         AND line_number = $5",
-        &context.tenant_id,
-        product_id,
-        serial,
-        &holder.sale_id,
-        holder.line_number,
-        new_status,
-        context.recorded_at,
-    )?;
-    if updated != 1 {
-        return Err(context.inconsistent(format!(
-            "serial {serial} of product {product_id} is not held by sale {} line {}",
-            holder.sale_id, holder.line_number
-        )));
-    }
-    record_history(tx, context, product_id, serial, holder).await
-}
-
-async fn remember_line(
-    tx: &mut ReadTx,
-    context: &EventContext<'_>,
-    sale_id: &str,
-    line: &SaleLine,
-) -> Result<(), ProjectionError> {
-    execute!(
-        tx,
-        "INSERT INTO rm_trace_lines (tenant_id, sale_id, line_number, product_id, sku, \
-         product_name) VALUES ($1, $2, $3, $4, $5, $6)",
-        &context.tenant_id,
-        sale_id,
-        i64::from(line.line_number.0),
-        line.product_id.to_string(),
-        &line.sku,
-        &line.product_name,
-    )?;
-    Ok(())
-}
-
-pub(crate) async fn apply(
-    tx: &mut ReadTx,
-    context: &EventContext<'_>,
-    event: &LedgerEvent,
-) -> Result<(), ProjectionError> {
-    let Some(sale) = streams::parse_sale(context.stream_id) else {
-        return Ok(());
-    };
-    let sale_id = sale.to_string();
-    let product = |id: ProductId| id.to_string();
+/// The line whose holder an event needs, if any.
+fn held_line(event: &LedgerEvent) -> Option<LineNumber> {
     match event {
-        LedgerEvent::SaleOpened(opened) => {
-            execute!(
-                tx,
-                "INSERT INTO rm_trace_sales (tenant_id, sale_id, invoice_number, outlet_id, \
-                 customer_id, customer_name) VALUES ($1, $2, $3, $4, $5, $6)",
-                &context.tenant_id,
-                &sale_id,
-                &opened.invoice_number,
-                opened.outlet_id.to_string(),
-                opened.customer.as_ref().map(|c| c.customer_id.to_string()),
-                opened.customer.as_ref().map(|c| c.name.clone()),
-            )?;
+        LedgerEvent::LineReissued(reissued) if reissued.reissue_of.serial.is_some() => {
+            Some(reissued.line.line_number)
         }
-        LedgerEvent::LineAdded(added) => remember_line(tx, context, &sale_id, &added.line).await?,
-        LedgerEvent::LineReissued(reissued) => {
-            remember_line(tx, context, &sale_id, &reissued.line).await?;
-            // The returned unit's history says where it was re-issued.
-            if let Some(serial) = &reissued.reissue_of.serial {
-                let holder = holder(tx, context, &sale_id, reissued.line.line_number).await?;
-                record_history(
-                    tx,
-                    context,
-                    &product(reissued.line.product_id),
-                    serial,
-                    &holder,
-                )
-                .await?;
-            }
+        LedgerEvent::SerialAssigned(assigned) => Some(assigned.line_number),
+        LedgerEvent::SerialRemoved(removed) => Some(removed.line_number),
+        LedgerEvent::LineFulfilled(fulfilled) if fulfilled.serial.is_some() => {
+            Some(fulfilled.line_number)
         }
-        LedgerEvent::SerialAssigned(assigned) => {
-            let holder = holder(tx, context, &sale_id, assigned.line_number).await?;
-            let line = trace_line(tx, context, &holder).await?;
-            execute!(
-                tx,
-                "INSERT INTO rm_serials (tenant_id, product_id, serial, sku, product_name, \
-                 status, sale_id, invoice_number, line_number, outlet_id, customer_id, \
-                 customer_name, allocated_at, fulfilled_at, returned_at) \
-                 VALUES ($1, $2, $3, $4, $5, 'ALLOCATED', $6, $7, $8, $9, $10, $11, $12, NULL, NULL) \
-                 ON CONFLICT (tenant_id, product_id, serial) DO UPDATE SET \
-                 sku = excluded.sku, product_name = excluded.product_name, \
-                 status = excluded.status, sale_id = excluded.sale_id, \
-                 invoice_number = excluded.invoice_number, line_number = excluded.line_number, \
-                 outlet_id = excluded.outlet_id, customer_id = excluded.customer_id, \
-                 customer_name = excluded.customer_name, allocated_at = excluded.allocated_at, \
-                 fulfilled_at = NULL, returned_at = NULL",
-                &context.tenant_id,
-                product(assigned.product_id),
-                &assigned.serial,
-                &line.sku,
-                &line.product_name,
-                &holder.sale_id,
-                &holder.sale.invoice_number,
-                holder.line_number,
-                &holder.sale.outlet_id,
-                &holder.sale.customer_id,
-                &holder.sale.customer_name,
-                context.recorded_at,
-            )?;
-            record_history(
-                tx,
-                context,
-                &product(assigned.product_id),
-                &assigned.serial,
-                &holder,
-            )
-            .await?;
+        LedgerEvent::LineReturned(returned) if returned.serial.is_some() => {
+            Some(returned.line_number)
         }
-        LedgerEvent::SerialRemoved(removed) => {
-            let holder = holder(tx, context, &sale_id, removed.line_number).await?;
-            let product_id = product(removed.product_id);
-            set_status(
-                tx,
-                context,
-                &product_id,
-                &removed.serial,
-                &holder,
-                status::RELEASED,
-            )
-            .await?;
+        LedgerEvent::LineCancelled(cancelled) if cancelled.released_serial.is_some() => {
+            Some(cancelled.line_number)
         }
-        LedgerEvent::LineFulfilled(fulfilled) => {
-            if let Some(serial) = &fulfilled.serial {
-                let holder = holder(tx, context, &sale_id, fulfilled.line_number).await?;
-                let product_id = product(fulfilled.product_id);
-                set_status(tx, context, &product_id, serial, &holder, status::FULFILLED).await?;
-            }
+        LedgerEvent::LineRemoved(removed) if removed.released_serial.is_some() => {
+            Some(removed.line_number)
         }
-        LedgerEvent::LineReturned(returned) => {
-            if let Some(serial) = &returned.serial {
-                let holder = holder(tx, context, &sale_id, returned.line_number).await?;
-                let product_id = product(returned.product_id);
-                set_status(tx, context, &product_id, serial, &holder, status::RETURNED).await?;
-            }
-        }
-        LedgerEvent::LineCancelled(cancelled) => {
-            if let Some(serial) = &cancelled.released_serial {
-                let holder = holder(tx, context, &sale_id, cancelled.line_number).await?;
-                let product_id = product(cancelled.product_id);
-                set_status(tx, context, &product_id, serial, &holder, status::RELEASED).await?;
-            }
-        }
-        LedgerEvent::LineRemoved(removed) => {
-            if let Some(serial) = &removed.released_serial {
-                let holder = holder(tx, context, &sale_id, removed.line_number).await?;
-                let line = trace_line(tx, context, &holder).await?;
-                set_status(
-                    tx,
-                    context,
-                    &line.product_id,
-                    serial,
-                    &holder,
-                    status::RELEASED,
-                )
-                .await?;
-            }
-        }
-        _ => {}
+        _ => None,
     }
+}
+
+/// The serial (and its product) whose status an event changes, when the event names both.
+fn released_or_moved_serial(event: &LedgerEvent) -> Option<(String, &str)> {
+    match event {
+        LedgerEvent::SerialRemoved(removed) => {
+            Some((removed.product_id.to_string(), removed.serial.as_str()))
+        }
+        LedgerEvent::LineFulfilled(fulfilled) => fulfilled
+            .serial
+            .as_deref()
+            .map(|serial| (fulfilled.product_id.to_string(), serial)),
+        LedgerEvent::LineReturned(returned) => returned
+            .serial
+            .as_deref()
+            .map(|serial| (returned.product_id.to_string(), serial)),
+        LedgerEvent::LineCancelled(cancelled) => cancelled
+            .released_serial
+            .as_deref()
+            .map(|serial| (cancelled.product_id.to_string(), serial)),
+        _ => None,
+    }
+}
+
+impl Batch {
+    /// Loads, in a few statements, the stored rows the batch's events will read.
+    async fn prefetch(
+        tx: &mut ReadTx,
+        events: &[(EventContext<'_>, LedgerEvent)],
+    ) -> Result<Self, ProjectionError> {
+        let mut opened = BTreeSet::new();
+        let mut created_lines = BTreeSet::new();
+        let mut assigned = BTreeSet::new();
+        let mut sales = BTreeSet::new();
+        let mut lines = BTreeSet::new();
+        let mut serials = BTreeSet::new();
+        for (context, event) in events {
+            let Some(sale) = streams::parse_sale(context.stream_id) else {
+                continue;
+            };
+            let tenant = &context.tenant_id;
+            let sale = (tenant.clone(), sale.to_string());
+            let line_key = |line: LineNumber| (sale.0.clone(), sale.1.clone(), i64::from(line.0));
+            match event {
+                LedgerEvent::SaleOpened(_) => {
+                    opened.insert(sale.clone());
+                }
+                LedgerEvent::LineAdded(added) => {
+                    created_lines.insert(line_key(added.line.line_number));
+                }
+                LedgerEvent::LineReissued(reissued) => {
+                    created_lines.insert(line_key(reissued.line.line_number));
+                }
+                LedgerEvent::SerialAssigned(assigned_serial) => {
+                    assigned.insert((
+                        tenant.clone(),
+                        assigned_serial.product_id.to_string(),
+                        assigned_serial.serial.clone(),
+                    ));
+                }
+                _ => {}
+            }
+            if let Some(line) = held_line(event) {
+                if !opened.contains(&sale) {
+                    sales.insert(sale.clone());
+                }
+                let needs_product = matches!(
+                    event,
+                    LedgerEvent::SerialAssigned(_) | LedgerEvent::LineRemoved(_)
+                );
+                let key = line_key(line);
+                if needs_product && !created_lines.contains(&key) {
+                    lines.insert(key);
+                }
+            }
+            if let Some((product, serial)) = released_or_moved_serial(event) {
+                let key = (tenant.clone(), product, serial.to_owned());
+                if !assigned.contains(&key) {
+                    serials.insert(key);
+                }
+            }
+        }
+        let mut batch = Batch {
+            sales: RowBuffer::new(),
+            lines: RowBuffer::new(),
+            serials: RowBuffer::new(),
+            history: Vec::new(),
+        };
+        batch.load_sales(tx, sales).await?;
+        batch.load_lines(tx, lines).await?;
+        batch.load_serials(tx, serials).await?;
+        Ok(batch)
+    }
+
+    async fn load_sales(
+        &mut self,
+        tx: &mut ReadTx,
+        keys: BTreeSet<SaleKey>,
+    ) -> Result<(), sqlx::Error> {
+        self.sales
+            .load(
+                tx,
+                SELECT_SALES,
+                "sale_id",
+                keys,
+                |(tenant, sale)| (tenant.clone(), sale.as_str().into()),
+                |row| (row.tenant_id.clone(), row.sale_id.clone()),
+            )
+            .await
+    }
+
+    async fn load_lines(
+        &mut self,
+        tx: &mut ReadTx,
+        keys: BTreeSet<LineKey>,
+    ) -> Result<(), sqlx::Error> {
+        self.lines
+            .load(
+                tx,
+                SELECT_LINES,
+                "sale_id",
+                keys,
+                |(tenant, sale, _)| (tenant.clone(), sale.as_str().into()),
+                |row| (row.tenant_id.clone(), row.sale_id.clone(), row.line_number),
+            )
+            .await
+    }
+
+    async fn load_serials(
+        &mut self,
+        tx: &mut ReadTx,
+        keys: BTreeSet<SerialKey>,
+    ) -> Result<(), sqlx::Error> {
+        self.serials
+            .load(
+                tx,
+                SELECT_SERIALS,
+                "serial",
+                keys,
+                |(tenant, _, serial)| (tenant.clone(), serial.as_str().into()),
+                |row| {
+                    (
+                        row.tenant_id.clone(),
+                        row.product_id.clone(),
+                        row.serial.clone(),
+                    )
+                },
+            )
+            .await
+    }
+
+    async fn holder(
+        &mut self,
+        tx: &mut ReadTx,
+        context: &EventContext<'_>,
+        sale_id: &str,
+        line: LineNumber,
+    ) -> Result<Holder, ProjectionError> {
+        let key = (context.tenant_id.clone(), sale_id.to_owned());
+        if self.sales.is_unknown(&key) {
+            self.load_sales(tx, BTreeSet::from([key.clone()])).await?;
+        }
+        let sale = self
+            .sales
+            .get(&key)
+            .cloned()
+            .ok_or_else(|| context.inconsistent(format!("sale {sale_id} was never opened")))?;
+        Ok(Holder {
+            sale_id: sale_id.to_owned(),
+            line_number: i64::from(line.0),
+            sale,
+        })
+    }
+
+    async fn trace_line(
+        &mut self,
+        tx: &mut ReadTx,
+        context: &EventContext<'_>,
+        holder: &Holder,
+    ) -> Result<TraceLineRow, ProjectionError> {
+        let key = (
+            context.tenant_id.clone(),
+            holder.sale_id.clone(),
+            holder.line_number,
+        );
+        if self.lines.is_unknown(&key) {
+            self.load_lines(tx, BTreeSet::from([key.clone()])).await?;
+        }
+        self.lines.get(&key).cloned().ok_or_else(|| {
+            context.inconsistent(format!(
+                "line {} of sale {} is unknown",
+                holder.line_number, holder.sale_id
+            ))
+        })
+    }
+
+    fn record_history(
+        &mut self,
+        context: &EventContext<'_>,
+        product_id: &str,
+        serial: &str,
+        holder: &Holder,
+    ) {
+        let (commit, global) = position_columns(context.position);
+        self.history.push(vec![
+            context.tenant_id.as_str().into(),
+            product_id.into(),
+            serial.into(),
+            commit.into(),
+            global.into(),
+            context.event_type.into(),
+            holder.sale_id.as_str().into(),
+            holder.sale.invoice_number.as_str().into(),
+            holder.line_number.into(),
+            context.recorded_at.into(),
+        ]);
+    }
+
+    /// Moves a serial held by `holder` to `new_status`, stamping `fulfilled_at`/`returned_at`.
+    async fn set_status(
+        &mut self,
+        tx: &mut ReadTx,
+        context: &EventContext<'_>,
+        product_id: &str,
+        serial: &str,
+        holder: &Holder,
+        new_status: &str,
+    ) -> Result<(), ProjectionError> {
+        let key = (
+            context.tenant_id.clone(),
+            product_id.to_owned(),
+            serial.to_owned(),
+        );
+        if self.serials.is_unknown(&key) {
+            self.load_serials(tx, BTreeSet::from([key.clone()])).await?;
+        }
+        let row = self
+            .serials
+            .get_mut(&key)
+            .filter(|row| row.sale_id == holder.sale_id && row.line_number == holder.line_number)
+            .ok_or_else(|| {
+                context.inconsistent(format!(
+                    "serial {serial} of product {product_id} is not held by sale {} line {}",
+                    holder.sale_id, holder.line_number
+                ))
+            })?;
+        new_status.clone_into(&mut row.status);
+        if new_status == status::FULFILLED {
+            row.fulfilled_at = Some(context.recorded_at);
+        }
+        if new_status == status::RETURNED {
+            row.returned_at = Some(context.recorded_at);
+        }
+        self.record_history(context, product_id, serial, holder);
+        Ok(())
+    }
+
+    fn remember_line(
+        &mut self,
+        context: &EventContext<'_>,
+        sale_id: &str,
+        line: &SaleLine,
+    ) -> Result<(), ProjectionError> {
+        let row = TraceLineRow {
+            tenant_id: context.tenant_id.clone(),
+            sale_id: sale_id.to_owned(),
+            line_number: i64::from(line.line_number.0),
+            product_id: line.product_id.to_string(),
+            sku: line.sku.clone(),
+            product_name: line.product_name.clone(),
+        };
+        let key = (row.tenant_id.clone(), row.sale_id.clone(), row.line_number);
+        self.lines.insert(key, row).map_err(|_| {
+            context.inconsistent(format!(
+                "line {} of sale {sale_id} is already recorded",
+                line.line_number
+            ))
+        })
+    }
+
+    async fn fold(
+        &mut self,
+        tx: &mut ReadTx,
+        context: &EventContext<'_>,
+        event: &LedgerEvent,
+    ) -> Result<(), ProjectionError> {
+        let Some(sale) = streams::parse_sale(context.stream_id) else {
+            return Ok(());
+        };
+        let sale_id = sale.to_string();
+        match event {
+            LedgerEvent::SaleOpened(opened) => {
+                let row = TraceSaleRow {
+                    tenant_id: context.tenant_id.clone(),
+                    sale_id: sale_id.clone(),
+                    invoice_number: opened.invoice_number.clone(),
+                    outlet_id: opened.outlet_id.to_string(),
+                    customer_id: opened.customer.as_ref().map(|c| c.customer_id.to_string()),
+                    customer_name: opened.customer.as_ref().map(|c| c.name.clone()),
+                };
+                let key = (row.tenant_id.clone(), row.sale_id.clone());
+                self.sales
+                    .insert(key, row)
+                    .map_err(|_| context.inconsistent(format!("sale {sale_id} is already open")))?;
+            }
+            LedgerEvent::LineAdded(added) => self.remember_line(context, &sale_id, &added.line)?,
+            LedgerEvent::LineReissued(reissued) => {
+                self.remember_line(context, &sale_id, &reissued.line)?;
+                // The returned unit's history says where it was re-issued.
+                if let Some(serial) = &reissued.reissue_of.serial {
+                    let holder = self
+                        .holder(tx, context, &sale_id, reissued.line.line_number)
+                        .await?;
+                    let product_id = reissued.line.product_id.to_string();
+                    self.record_history(context, &product_id, serial, &holder);
+                }
+            }
+            LedgerEvent::SerialAssigned(assigned) => {
+                let holder = self
+                    .holder(tx, context, &sale_id, assigned.line_number)
+                    .await?;
+                let line = self.trace_line(tx, context, &holder).await?;
+                let product_id = assigned.product_id.to_string();
+                let row = SerialRow {
+                    tenant_id: context.tenant_id.clone(),
+                    product_id: product_id.clone(),
+                    serial: assigned.serial.clone(),
+                    sku: line.sku,
+                    product_name: line.product_name,
+                    status: status::ALLOCATED.to_owned(),
+                    sale_id: holder.sale_id.clone(),
+                    invoice_number: holder.sale.invoice_number.clone(),
+                    line_number: holder.line_number,
+                    outlet_id: holder.sale.outlet_id.clone(),
+                    customer_id: holder.sale.customer_id.clone(),
+                    customer_name: holder.sale.customer_name.clone(),
+                    allocated_at: context.recorded_at,
+                    fulfilled_at: None,
+                    returned_at: None,
+                };
+                let key = (
+                    row.tenant_id.clone(),
+                    row.product_id.clone(),
+                    row.serial.clone(),
+                );
+                self.serials.put(key, row);
+                self.record_history(context, &product_id, &assigned.serial, &holder);
+            }
+            LedgerEvent::LineRemoved(removed) => {
+                if let Some(serial) = &removed.released_serial {
+                    let holder = self
+                        .holder(tx, context, &sale_id, removed.line_number)
+                        .await?;
+                    let line = self.trace_line(tx, context, &holder).await?;
+                    self.set_status(
+                        tx,
+                        context,
+                        &line.product_id,
+                        serial,
+                        &holder,
+                        status::RELEASED,
+                    )
+                    .await?;
+                }
+            }
+            _ => {
+                let new_status = match event {
+                    LedgerEvent::SerialRemoved(_) | LedgerEvent::LineCancelled(_) => {
+                        status::RELEASED
+                    }
+                    LedgerEvent::LineFulfilled(_) => status::FULFILLED,
+                    LedgerEvent::LineReturned(_) => status::RETURNED,
+                    _ => return Ok(()),
+                };
+                let (Some((product_id, serial)), Some(line)) =
+                    (released_or_moved_serial(event), held_line(event))
+                else {
+                    return Ok(());
+                };
+                let holder = self.holder(tx, context, &sale_id, line).await?;
+                self.set_status(tx, context, &product_id, serial, &holder, new_status)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn write(self, tx: &mut ReadTx) -> Result<(), sqlx::Error> {
+        self.sales.write(tx).await?;
+        self.lines.write(tx).await?;
+        self.serials.write(tx).await?;
+        insert_rows(tx, &HISTORY, self.history, OnConflict::Fail).await
+    }
+}
+
+pub(crate) async fn apply_batch(
+    tx: &mut ReadTx,
+    events: &[(EventContext<'_>, LedgerEvent)],
+) -> Result<(), ProjectionError> {
+    let mut batch = Batch::prefetch(tx, events).await?;
+    for (context, event) in events {
+        batch.fold(tx, context, event).await?;
+    }
+    batch.write(tx).await?;
     Ok(())
 }

@@ -17,6 +17,8 @@ on_both_backends!(
     two_runners_at_once_fold_each_event_exactly_once,
     a_rebuild_is_safe_to_interrupt_and_run_again,
     after_ten_thousand_events_of_retail_activity_every_rebuild_equals_the_live_read_model,
+    folding_in_batches_of_any_size_gives_the_read_models_of_folding_one_event_at_a_time,
+    a_change_to_a_line_added_later_in_the_same_batch_is_an_inconsistency,
 );
 
 // ---- a small, hand-written history ----------------------------------------------------------
@@ -458,4 +460,100 @@ async fn after_ten_thousand_events_of_retail_activity_every_rebuild_equals_the_l
         live_digests,
         "rebuilt read models equal the live ones"
     );
+}
+
+async fn folding_in_batches_of_any_size_gives_the_read_models_of_folding_one_event_at_a_time(
+    db: &TestStore,
+) {
+    let service = api::commands::CommandService::new(db.store.clone());
+    let report = tests::workload::Workload::new(7)
+        .tenants(2)
+        .run(&service, 2_000)
+        .await
+        .unwrap();
+    assert!(
+        report.returns > 0 && report.reissues > 0 && report.serials_removed > 0,
+        "{report:?}"
+    );
+    let total = report.events_written;
+    tests::wait_until_visible(&db.store, total).await;
+
+    let one_at_a_time = migrated_runner(
+        db,
+        RunnerOptions {
+            batch_size: 1,
+            ..RunnerOptions::default()
+        },
+    )
+    .await;
+    one_at_a_time.catch_up_all().await.unwrap();
+    let expected = digests(&one_at_a_time).await;
+
+    for batch_size in [13, 5_000] {
+        let runner = migrated_runner(
+            db,
+            RunnerOptions {
+                batch_size,
+                ..RunnerOptions::default()
+            },
+        )
+        .await;
+        for projection in Projection::ALL {
+            assert_eq!(runner.rebuild(projection).await.unwrap(), total);
+        }
+        assert_eq!(
+            digests(&runner).await,
+            expected,
+            "batches of {batch_size} events fold to the same read models"
+        );
+    }
+}
+
+async fn a_change_to_a_line_added_later_in_the_same_batch_is_an_inconsistency(db: &TestStore) {
+    let tenant_id = TenantId::new_v7();
+    let runner = migrated_runner(db, RunnerOptions::default()).await;
+    let product_id = ProductId::new_v7();
+    let sale_id = SaleId::new_v7();
+    // One batch: the serial comes before the line it is for.
+    append(
+        db,
+        tenant_id,
+        &streams::sale(sale_id),
+        vec![
+            SaleOpened {
+                sale_id,
+                invoice_number: "INV-1".into(),
+                sale_type: SaleType::Sale,
+                delivery_mode: DeliveryMode::CashAndCarry,
+                outlet_id: OutletId(Uuid::from_u128(7)),
+                customer: None,
+            }
+            .into(),
+            SerialAssigned {
+                line_number: LineNumber(1),
+                product_id,
+                serial: "SN-1".into(),
+                scanned: None,
+            }
+            .into(),
+            LineAdded {
+                line: line(1, product_id, SerialMode::Required),
+            }
+            .into(),
+        ],
+    )
+    .await;
+    tests::wait_until_visible(&db.store, 3).await;
+    for projection in [Projection::Sales, Projection::Serials] {
+        let error = runner.catch_up(projection).await.unwrap_err();
+        assert!(
+            matches!(&error, ProjectionError::Inconsistent { event_type, .. } if event_type == "SerialAssigned"),
+            "{projection:?}: {error:?}"
+        );
+        assert_eq!(
+            runner.checkpoint(projection).await.unwrap(),
+            (Position::START, 0),
+            "{projection:?} folded nothing of the batch"
+        );
+    }
 }
