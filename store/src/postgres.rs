@@ -123,11 +123,16 @@ impl PostgresStore {
             .collect();
         claim_keys.sort_unstable();
         claim_keys.dedup();
-        for key in &claim_keys {
-            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-                .bind(key)
-                .execute(&mut *tx)
-                .await?;
+        if !claim_keys.is_empty() {
+            // One round trip for all keys, taken in the array's (sorted) order: volatile
+            // functions in a select list are evaluated after its ORDER BY.
+            sqlx::query(
+                "SELECT pg_advisory_xact_lock(hashtextextended(key, 0)) \
+                 FROM unnest($1::text[]) WITH ORDINALITY AS keys(key, n) ORDER BY n",
+            )
+            .bind(&claim_keys)
+            .execute(&mut *tx)
+            .await?;
         }
 
         // Lock every head first, in one fixed order, so that two appends touching the same
@@ -141,23 +146,20 @@ impl PostgresStore {
         let mut heads = HashMap::with_capacity(lock_order.len());
         for stream_id in lock_order {
             // A placeholder head (revision -1) makes a new stream lockable; it only survives
-            // if this transaction commits, by which time it holds the real head.
-            sqlx::query(
-                "INSERT INTO streams (tenant_id, stream_id, revision, last_hash) \
-                 VALUES ($1, $2, -1, $3) ON CONFLICT (tenant_id, stream_id) DO NOTHING",
-            )
-            .bind(tenant)
-            .bind(stream_id)
-            .bind(GENESIS_HASH)
-            .execute(&mut *tx)
-            .await?;
+            // if this transaction commits, by which time it holds the real head. An existing
+            // head is locked by the no-op update (which, like `SELECT .. FOR UPDATE`, waits
+            // for a concurrent writer and then answers its committed head): one round trip
+            // instead of an insert and a select.
             let (revision, last_hash, newer_than_last_writer): (i64, String, bool) =
                 sqlx::query_as(
-                    "SELECT revision, last_hash, pg_current_xact_id() > last_transaction_id \
-                     FROM streams WHERE tenant_id = $1 AND stream_id = $2 FOR UPDATE",
+                    "INSERT INTO streams (tenant_id, stream_id, revision, last_hash) \
+                     VALUES ($1, $2, -1, $3) ON CONFLICT (tenant_id, stream_id) \
+                     DO UPDATE SET revision = streams.revision \
+                     RETURNING revision, last_hash, pg_current_xact_id() > last_transaction_id",
                 )
                 .bind(tenant)
                 .bind(stream_id)
+                .bind(GENESIS_HASH)
                 .fetch_one(&mut *tx)
                 .await?;
             if !newer_than_last_writer {

@@ -5,6 +5,14 @@
 //! failing with SQLITE_BUSY half-way). Because commits are serialised, global positions are
 //! assigned in commit order and a reader can never see a later position before an earlier
 //! one: `read_all` simply follows `global_position`.
+//!
+//! **Group commit.** Appends are handed to one committer task, which writes the appends
+//! waiting for it (up to [`MAX_GROUP`]) in one transaction, each inside its own savepoint,
+//! and commits them with one fsync. An append that fails (a wrong expected revision, a claim
+//! held) is rolled back to its savepoint alone; the others commit. Each caller is answered
+//! after the commit, so an acknowledged append is on disk as before. The appends of a group
+//! run one after the other, exactly as if they had been committed one by one in that order
+//! (a later one sees the streams, claims and commands of the earlier ones).
 
 use crate::EventStore;
 use crate::chain::{self, ChainContext, StreamHeadState};
@@ -17,11 +25,11 @@ use event_schemas::TenantId;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{FromRow, Sqlite, Transaction};
+use sqlx::{Connection, FromRow, SqliteConnection};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, oneshot, watch};
 use uuid::Uuid;
 
 /// The event columns, as a literal so queries are `concat!`ed at compile time.
@@ -33,12 +41,108 @@ macro_rules! event_columns {
     };
 }
 
-/// The SQLite event store. Cheap to clone: clones share the pools.
+/// Most appends committed in one transaction.
+pub const MAX_GROUP: usize = 64;
+
+/// Appends waiting for the committer before callers wait to hand theirs over.
+const QUEUE_DEPTH: usize = 1_024;
+
+/// The SQLite event store. Cheap to clone: clones share the pools and the committer.
 #[derive(Clone)]
 pub struct SqliteStore {
     writer: SqlitePool,
     readers: SqlitePool,
     wake: Arc<watch::Sender<u64>>,
+    appends: mpsc::Sender<PendingAppend>,
+}
+
+/// An append handed to the committer, and where its outcome goes.
+struct PendingAppend {
+    request: AppendRequest,
+    reply: oneshot::Sender<Result<AppendResult, StoreError>>,
+}
+
+/// The committer ended (the runtime is shutting down): the append was not made.
+fn committer_gone() -> StoreError {
+    StoreError::Database(sqlx::Error::PoolClosed)
+}
+
+/// A group's transaction failed as a whole (BEGIN or COMMIT): every append of it fails.
+fn group_failed(error: &sqlx::Error) -> StoreError {
+    StoreError::Database(sqlx::Error::Io(std::io::Error::other(format!(
+        "the transaction committing this append failed: {error}"
+    ))))
+}
+
+/// Takes the appends handed over, as many as are waiting (up to [`MAX_GROUP`]) per
+/// transaction, until every store handle is dropped.
+async fn commit_appends(
+    writer: SqlitePool,
+    wake: Arc<watch::Sender<u64>>,
+    mut queue: mpsc::Receiver<PendingAppend>,
+) {
+    let mut group = Vec::with_capacity(MAX_GROUP);
+    while queue.recv_many(&mut group, MAX_GROUP).await > 0 {
+        let requests: Vec<&AppendRequest> = group.iter().map(|append| &append.request).collect();
+        let outcomes = commit_group(&writer, &requests).await;
+        let written = outcomes
+            .iter()
+            .any(|outcome| matches!(outcome, Ok(result) if !result.deduplicated));
+        if written {
+            wake.send_modify(|tick| *tick = tick.wrapping_add(1));
+        }
+        for (append, outcome) in group.drain(..).zip(outcomes) {
+            // A caller that stopped waiting does not need its answer.
+            let _ = append.reply.send(outcome);
+        }
+    }
+}
+
+/// Writes `requests` in one transaction, each in a savepoint when there are several;
+/// their outcomes, in order, as they stand after the commit.
+async fn commit_group(
+    writer: &SqlitePool,
+    requests: &[&AppendRequest],
+) -> Vec<Result<AppendResult, StoreError>> {
+    let failed_all =
+        |error: sqlx::Error| requests.iter().map(|_| Err(group_failed(&error))).collect();
+    let mut tx = match writer.begin_with("BEGIN IMMEDIATE").await {
+        Ok(tx) => tx,
+        Err(error) => return failed_all(error),
+    };
+    let mut outcomes = Vec::with_capacity(requests.len());
+    if let [request] = requests {
+        // Alone: no savepoint needed, a failure rolls the whole transaction back.
+        let outcome = append_one(&mut tx, request).await;
+        if outcome.is_err() {
+            let _ = tx.rollback().await;
+            return vec![outcome];
+        }
+        outcomes.push(outcome);
+    } else {
+        for request in requests {
+            let outcome = match tx.begin().await {
+                Ok(mut savepoint) => {
+                    let outcome = append_one(&mut savepoint, request).await;
+                    let ended = if outcome.is_ok() {
+                        savepoint.commit().await
+                    } else {
+                        savepoint.rollback().await
+                    };
+                    match ended {
+                        Ok(()) => outcome,
+                        Err(error) => return failed_all(error),
+                    }
+                }
+                Err(error) => return failed_all(error),
+            };
+            outcomes.push(outcome);
+        }
+    }
+    match tx.commit().await {
+        Ok(()) => outcomes,
+        Err(error) => failed_all(error),
+    }
 }
 
 impl SqliteStore {
@@ -60,10 +164,14 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
         let (wake, _) = watch::channel(0);
+        let wake = Arc::new(wake);
+        let (appends, queue) = mpsc::channel(QUEUE_DEPTH);
+        tokio::spawn(commit_appends(writer.clone(), wake.clone(), queue));
         Ok(Self {
             writer,
             readers,
-            wake: Arc::new(wake),
+            wake,
+            appends,
         })
     }
 
@@ -155,7 +263,7 @@ fn into_recorded(rows: Vec<SqliteEventRow>) -> Result<Vec<RecordedEvent>, StoreE
 }
 
 async fn stored_result(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut SqliteConnection,
     tenant: &str,
     command_id: &str,
 ) -> Result<Option<AppendResult>, StoreError> {
@@ -163,13 +271,13 @@ async fn stored_result(
         sqlx::query_scalar("SELECT result FROM commands WHERE tenant_id = ?1 AND command_id = ?2")
             .bind(tenant)
             .bind(command_id)
-            .fetch_optional(&mut **tx)
+            .fetch_optional(&mut *tx)
             .await?;
     stored.as_deref().map(chain::stored_result).transpose()
 }
 
 async fn apply_claims(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut SqliteConnection,
     tenant: &str,
     claims: &[ClaimChange],
 ) -> Result<(), StoreError> {
@@ -182,7 +290,7 @@ async fn apply_claims(
         .bind(&release.scope)
         .bind(&release.key)
         .bind(&release.owner)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
     }
     for claim in takes {
@@ -194,7 +302,7 @@ async fn apply_claims(
         .bind(&claim.scope)
         .bind(&claim.key)
         .bind(&claim.owner)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?
         .rows_affected();
         if inserted == 0 {
@@ -204,7 +312,7 @@ async fn apply_claims(
             .bind(tenant)
             .bind(&claim.scope)
             .bind(&claim.key)
-            .fetch_one(&mut **tx)
+            .fetch_one(&mut *tx)
             .await?;
             if holder != claim.owner {
                 return Err(StoreError::ClaimConflict {
@@ -218,6 +326,119 @@ async fn apply_claims(
     Ok(())
 }
 
+/// Writes one append in the open transaction `conn`: its events, stream heads, claims and
+/// command row, or (a command seen before) nothing, answering its stored result.
+async fn append_one(
+    conn: &mut SqliteConnection,
+    request: &AppendRequest,
+) -> Result<AppendResult, StoreError> {
+    let tenant = request.tenant_id.0.to_string();
+    let command_id = request.metadata.command_id.0.to_string();
+    let metadata = &request.metadata;
+    if let Some(result) = stored_result(conn, &tenant, &command_id).await? {
+        return Ok(result);
+    }
+    let recorded_at_micros = chain::now_micros();
+    let mut streams = Vec::with_capacity(request.writes.len());
+    let mut last_position = 0_i64;
+    for write in &request.writes {
+        let head: Option<(i64, String)> = sqlx::query_as(
+            "SELECT revision, last_hash FROM streams WHERE tenant_id = ?1 AND stream_id = ?2",
+        )
+        .bind(&tenant)
+        .bind(&write.stream_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let head = head.map_or_else(StreamHeadState::new_stream, |(revision, last_hash)| {
+            StreamHeadState {
+                revision: Some(to_u64(revision)),
+                last_hash,
+            }
+        });
+        chain::check_expected(&write.stream_id, write.expected_revision, head.revision)?;
+        let context = ChainContext {
+            tenant_id: request.tenant_id,
+            stream_id: &write.stream_id,
+            metadata,
+            recorded_at_micros,
+        };
+        let prepared = chain::prepare(&context, &head, &write.events);
+        for event in &prepared {
+            last_position = sqlx::query_scalar(
+                "INSERT INTO events (event_id, tenant_id, stream_id, stream_revision, \
+                     recorded_at_micros, event_type, schema_version, payload, command_id, \
+                     correlation_id, causation_id, actor_kind, actor_id, actor_name, channel, \
+                     outlet_id, previous_hash, hash) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, \
+                     ?16, ?17, ?18) RETURNING global_position",
+            )
+            .bind(event.event_id.to_string())
+            .bind(&tenant)
+            .bind(&write.stream_id)
+            .bind(to_i64(event.stream_revision))
+            .bind(recorded_at_micros)
+            .bind(&event.event_type)
+            .bind(i64::from(event.schema_version))
+            .bind(&event.payload_text)
+            .bind(&command_id)
+            .bind(metadata.correlation_id.to_string())
+            .bind(metadata.causation_id.map(|id| id.to_string()))
+            .bind(metadata.actor.kind.code())
+            .bind(&metadata.actor.id)
+            .bind(&metadata.actor.display_name)
+            .bind(metadata.channel.code())
+            .bind(metadata.outlet_id.map(|id| id.0.to_string()))
+            .bind(&event.previous_hash)
+            .bind(&event.hash)
+            .fetch_one(&mut *conn)
+            .await?;
+        }
+        let (first, last) = match (prepared.first(), prepared.last()) {
+            (Some(first), Some(last)) => (first, last),
+            _ => return Err(StoreError::InvalidRequest("no events".into())),
+        };
+        sqlx::query(
+            "INSERT INTO streams (tenant_id, stream_id, revision, last_hash) \
+                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT (tenant_id, stream_id) \
+                 DO UPDATE SET revision = excluded.revision, last_hash = excluded.last_hash",
+        )
+        .bind(&tenant)
+        .bind(&write.stream_id)
+        .bind(to_i64(last.stream_revision))
+        .bind(&last.hash)
+        .execute(&mut *conn)
+        .await?;
+        streams.push(StreamAppended {
+            stream_id: write.stream_id.clone(),
+            first_revision: first.stream_revision,
+            last_revision: last.stream_revision,
+        });
+    }
+    apply_claims(conn, &tenant, &request.claims).await?;
+    let position = to_u64(last_position);
+    let result = AppendResult {
+        streams,
+        position: Position {
+            commit: position,
+            prepare: position,
+        },
+        deduplicated: false,
+    };
+    let result_text = serde_json::to_string(&result)
+        .map_err(|error| StoreError::InvalidRequest(error.to_string()))?;
+    sqlx::query(
+        "INSERT INTO commands (tenant_id, command_id, result, recorded_at_micros) \
+             VALUES (?1, ?2, ?3, ?4)",
+    )
+    .bind(&tenant)
+    .bind(&command_id)
+    .bind(result_text)
+    .bind(recorded_at_micros)
+    .execute(&mut *conn)
+    .await?;
+    Ok(result)
+}
+
 impl EventStore for SqliteStore {
     async fn migrate(&self) -> Result<(), StoreError> {
         let mut migrator = sqlx::migrate!("./migrations/sqlite");
@@ -229,115 +450,12 @@ impl EventStore for SqliteStore {
 
     async fn append(&self, request: AppendRequest) -> Result<AppendResult, StoreError> {
         chain::validate(&request)?;
-        let tenant = request.tenant_id.0.to_string();
-        let command_id = request.metadata.command_id.0.to_string();
-        let metadata = &request.metadata;
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        if let Some(result) = stored_result(&mut tx, &tenant, &command_id).await? {
-            tx.rollback().await?;
-            return Ok(result);
-        }
-        let recorded_at_micros = chain::now_micros();
-        let mut streams = Vec::with_capacity(request.writes.len());
-        let mut last_position = 0_i64;
-        for write in &request.writes {
-            let head: Option<(i64, String)> = sqlx::query_as(
-                "SELECT revision, last_hash FROM streams WHERE tenant_id = ?1 AND stream_id = ?2",
-            )
-            .bind(&tenant)
-            .bind(&write.stream_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let head = head.map_or_else(StreamHeadState::new_stream, |(revision, last_hash)| {
-                StreamHeadState {
-                    revision: Some(to_u64(revision)),
-                    last_hash,
-                }
-            });
-            chain::check_expected(&write.stream_id, write.expected_revision, head.revision)?;
-            let context = ChainContext {
-                tenant_id: request.tenant_id,
-                stream_id: &write.stream_id,
-                metadata,
-                recorded_at_micros,
-            };
-            let prepared = chain::prepare(&context, &head, &write.events);
-            for event in &prepared {
-                last_position = sqlx::query_scalar(
-                    "INSERT INTO events (event_id, tenant_id, stream_id, stream_revision, \
-                     recorded_at_micros, event_type, schema_version, payload, command_id, \
-                     correlation_id, causation_id, actor_kind, actor_id, actor_name, channel, \
-                     outlet_id, previous_hash, hash) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, \
-                     ?16, ?17, ?18) RETURNING global_position",
-                )
-                .bind(event.event_id.to_string())
-                .bind(&tenant)
-                .bind(&write.stream_id)
-                .bind(to_i64(event.stream_revision))
-                .bind(recorded_at_micros)
-                .bind(&event.event_type)
-                .bind(i64::from(event.schema_version))
-                .bind(&event.payload_text)
-                .bind(&command_id)
-                .bind(metadata.correlation_id.to_string())
-                .bind(metadata.causation_id.map(|id| id.to_string()))
-                .bind(metadata.actor.kind.code())
-                .bind(&metadata.actor.id)
-                .bind(&metadata.actor.display_name)
-                .bind(metadata.channel.code())
-                .bind(metadata.outlet_id.map(|id| id.0.to_string()))
-                .bind(&event.previous_hash)
-                .bind(&event.hash)
-                .fetch_one(&mut *tx)
-                .await?;
-            }
-            let (first, last) = match (prepared.first(), prepared.last()) {
-                (Some(first), Some(last)) => (first, last),
-                _ => return Err(StoreError::InvalidRequest("no events".into())),
-            };
-            sqlx::query(
-                "INSERT INTO streams (tenant_id, stream_id, revision, last_hash) \
-                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT (tenant_id, stream_id) \
-                 DO UPDATE SET revision = excluded.revision, last_hash = excluded.last_hash",
-            )
-            .bind(&tenant)
-            .bind(&write.stream_id)
-            .bind(to_i64(last.stream_revision))
-            .bind(&last.hash)
-            .execute(&mut *tx)
-            .await?;
-            streams.push(StreamAppended {
-                stream_id: write.stream_id.clone(),
-                first_revision: first.stream_revision,
-                last_revision: last.stream_revision,
-            });
-        }
-        apply_claims(&mut tx, &tenant, &request.claims).await?;
-        let position = to_u64(last_position);
-        let result = AppendResult {
-            streams,
-            position: Position {
-                commit: position,
-                prepare: position,
-            },
-            deduplicated: false,
-        };
-        let result_text = serde_json::to_string(&result)
-            .map_err(|error| StoreError::InvalidRequest(error.to_string()))?;
-        sqlx::query(
-            "INSERT INTO commands (tenant_id, command_id, result, recorded_at_micros) \
-             VALUES (?1, ?2, ?3, ?4)",
-        )
-        .bind(&tenant)
-        .bind(&command_id)
-        .bind(result_text)
-        .bind(recorded_at_micros)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        self.wake.send_modify(|tick| *tick = tick.wrapping_add(1));
-        Ok(result)
+        let (reply, outcome) = oneshot::channel();
+        self.appends
+            .send(PendingAppend { request, reply })
+            .await
+            .map_err(|_| committer_gone())?;
+        outcome.await.map_err(|_| committer_gone())?
     }
 
     async fn read_stream(

@@ -34,6 +34,7 @@ on_both_backends!(
     concurrent_retries_of_one_command_write_it_once,
     tenants_share_neither_streams_nor_claims,
     malformed_append_requests_are_refused_before_writing,
+    an_append_refused_among_concurrent_ones_leaves_the_others_written,
 );
 
 // ---- helpers --------------------------------------------------------------------------------
@@ -1030,4 +1031,100 @@ async fn postgres_log_order_is_numeric_in_transaction_ids_across_digit_boundarie
         .await
         .unwrap();
     assert_eq!(after_nine[0].envelope.stream_id, "ten");
+}
+
+/// On SQLite concurrent appends are committed together (group commit): one that is refused
+/// must be rolled back alone, whatever else its transaction carried.
+async fn an_append_refused_among_concurrent_ones_leaves_the_others_written(db: &TestStore) {
+    let tenant_id = tenant();
+    append_events(db, tenant_id, "contended", ExpectedRevision::NoStream, 1).await;
+    let appends = (0..48_u64).map(|n| {
+        let store = db.store.clone();
+        tokio::spawn(async move {
+            // Every third one is stale or takes a serial already taken; the rest are fine.
+            let request = match n % 3 {
+                0 => request(
+                    tenant_id,
+                    vec![write(
+                        "contended",
+                        ExpectedRevision::NoStream,
+                        vec![test_event(n)],
+                    )],
+                ),
+                1 => AppendRequest {
+                    claims: vec![claim(
+                        ClaimAction::Claim,
+                        "SN-shared",
+                        &format!("owner-{n}"),
+                    )],
+                    ..request(
+                        tenant_id,
+                        vec![write(
+                            &format!("claimer-{n}"),
+                            ExpectedRevision::NoStream,
+                            vec![test_event(n)],
+                        )],
+                    )
+                },
+                _ => request(
+                    tenant_id,
+                    vec![write(
+                        &format!("free-{n}"),
+                        ExpectedRevision::NoStream,
+                        vec![test_event(n), test_event(n + 1)],
+                    )],
+                ),
+            };
+            (n, store.append(request).await)
+        })
+    });
+    let outcomes: Vec<(u64, Result<AppendResult, StoreError>)> = futures::future::join_all(appends)
+        .await
+        .into_iter()
+        .map(|joined| joined.expect("task"))
+        .collect();
+    let mut claim_winners = 0;
+    for (n, outcome) in &outcomes {
+        match (n % 3, outcome) {
+            (0, Err(StoreError::WrongExpectedRevision { .. })) => {}
+            (1, Ok(_)) => claim_winners += 1,
+            (1, Err(StoreError::ClaimConflict { .. })) => {}
+            (2, Ok(_)) => {}
+            other => panic!("append {n}: unexpected {other:?}"),
+        }
+    }
+    assert_eq!(claim_winners, 1, "exactly one takes the serial");
+
+    let log = read_everything(db).await;
+    let free_events = log
+        .iter()
+        .filter(|e| e.envelope.stream_id.starts_with("free-"))
+        .count();
+    let claimer_events = log
+        .iter()
+        .filter(|e| e.envelope.stream_id.starts_with("claimer-"))
+        .count();
+    let contended_events = log
+        .iter()
+        .filter(|e| e.envelope.stream_id == "contended")
+        .count();
+    assert_eq!(
+        (free_events, claimer_events, contended_events),
+        (16 * 2, 1, 1),
+        "every accepted append is in the log, and nothing of a refused one"
+    );
+    for (n, outcome) in &outcomes {
+        if let Ok(result) = outcome {
+            let stream = &result.streams[0].stream_id;
+            let written: Vec<_> = log
+                .iter()
+                .filter(|e| &e.envelope.stream_id == stream)
+                .collect();
+            assert_eq!(
+                written.last().map(|e| e.position),
+                Some(result.position),
+                "append {n} is acknowledged at the position of its last event"
+            );
+        }
+    }
 }
