@@ -4,13 +4,22 @@
 //! does not leak working tokens. Every request resolves its bearer token to a [`Principal`]
 //! (tenant, role, token id); every read and write is then confined to that tenant and
 //! checked against the role's [`Permission`]s.
+//!
+//! A server keeps the tokens it resolved for a short while ([`Auth::with_token_cache`]):
+//! the lookup was most of a trivial request's cost. A revocation through the same [`Auth`]
+//! (or any clone of it) evicts the token at once; one made by another process (the
+//! `serial-ledger token revoke` command) is seen once the cached resolution is older than the
+//! cache's TTL. Failures are never cached.
 
 use event_schemas::TenantId;
 use projections::{ReadDb, execute, fetch_all};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 /// What a role is for.
@@ -189,6 +198,102 @@ fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// How long a server uses a token it resolved before asking the database again, unless
+/// `--token-cache-ms` says otherwise: the longest a token revoked by another process keeps
+/// working there.
+pub const DEFAULT_TOKEN_CACHE_MS: u64 = 1_000;
+
+/// At most this many resolved tokens are kept.
+const TOKEN_CACHE_CAPACITY: usize = 10_000;
+
+/// The SHA-256 of a bearer token: the cache's key (the token itself is never kept).
+type TokenDigest = [u8; 32];
+
+/// Resolved tokens, each used while younger than the TTL. Shared by every clone of an
+/// [`Auth`]; the lock is never held across an await.
+#[derive(Debug)]
+struct TokenCache {
+    ttl: Duration,
+    entries: Mutex<CacheEntries>,
+}
+
+#[derive(Debug, Default)]
+struct CacheEntries {
+    resolved: HashMap<TokenDigest, (Principal, Instant)>,
+    /// Counts revocations made through this cache's [`Auth`]: a resolution read from the
+    /// database before a revocation is not kept after it.
+    revocations: u64,
+}
+
+impl TokenCache {
+    fn new(ttl: Duration) -> Self {
+        Self {
+            ttl,
+            entries: Mutex::default(),
+        }
+    }
+
+    /// Every critical section leaves the map consistent, so a lock poisoned by a panic
+    /// elsewhere is still good to use.
+    fn lock(&self) -> MutexGuard<'_, CacheEntries> {
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The principal resolved less than the TTL before `now`.
+    fn get(&self, digest: &TokenDigest, now: Instant) -> Option<Principal> {
+        let mut entries = self.lock();
+        let (principal, resolved_at) = entries.resolved.get(digest)?;
+        if now.saturating_duration_since(*resolved_at) < self.ttl {
+            return Some(principal.clone());
+        }
+        entries.resolved.remove(digest);
+        None
+    }
+
+    /// Where revocations stand: pass it to [`TokenCache::insert`] with what the database
+    /// says afterwards.
+    fn revocations(&self) -> u64 {
+        self.lock().revocations
+    }
+
+    /// Keeps a resolution read from the database after `resolved_at`, unless a revocation
+    /// went through since `revocations` was read (the row may predate it). When full,
+    /// drops the expired entries; if that frees less than half, drops them all (each full
+    /// sweep is paid for by as many cheap inserts).
+    fn insert(
+        &self,
+        digest: TokenDigest,
+        principal: Principal,
+        revocations: u64,
+        resolved_at: Instant,
+    ) {
+        let mut entries = self.lock();
+        if entries.revocations != revocations {
+            return;
+        }
+        if entries.resolved.len() >= TOKEN_CACHE_CAPACITY && !entries.resolved.contains_key(&digest)
+        {
+            let ttl = self.ttl;
+            entries
+                .resolved
+                .retain(|_, (_, at)| resolved_at.saturating_duration_since(*at) < ttl);
+            if entries.resolved.len() > TOKEN_CACHE_CAPACITY / 2 {
+                entries.resolved.clear();
+            }
+        }
+        entries.resolved.insert(digest, (principal, resolved_at));
+    }
+
+    /// Forgets every resolution of the token.
+    fn evict(&self, token_id: Uuid) {
+        let mut entries = self.lock();
+        entries.revocations = entries.revocations.wrapping_add(1);
+        entries
+            .resolved
+            .retain(|_, (principal, _)| principal.token_id != token_id);
+    }
+}
+
 fn now_micros() -> i64 {
     let nanos = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
     i64::try_from(nanos / 1_000).unwrap_or(i64::MAX)
@@ -213,16 +318,32 @@ fn parse_uuid(text: &str) -> Result<Uuid, AuthError> {
     Uuid::parse_str(text).map_err(|_| AuthError::Unauthenticated)
 }
 
-/// Tenants and tokens, in the ledger's database.
+/// Tenants and tokens, in the ledger's database. Clones share one token cache.
 #[derive(Clone)]
 pub struct Auth {
     db: ReadDb,
+    /// `None`: every [`Auth::authenticate`] asks the database.
+    token_cache: Option<Arc<TokenCache>>,
 }
 
 impl Auth {
-    /// Auth over the given database.
+    /// Auth over the given database, without a token cache: every [`Auth::authenticate`]
+    /// asks the database (operator commands, tools).
     pub fn new(db: ReadDb) -> Self {
-        Self { db }
+        Self {
+            db,
+            token_cache: None,
+        }
+    }
+
+    /// The same, keeping each token it resolves for `ttl` (the server: `--token-cache-ms`);
+    /// `Duration::ZERO` keeps none. The cache is new, shared by the clones of what this
+    /// returns (not by clones made earlier): set it before sharing the `Auth`.
+    pub fn with_token_cache(self, ttl: Duration) -> Self {
+        Self {
+            token_cache: (!ttl.is_zero()).then(|| Arc::new(TokenCache::new(ttl))),
+            ..self
+        }
     }
 
     /// Creates or upgrades the auth tables.
@@ -360,8 +481,24 @@ impl Auth {
         Ok(IssuedToken { token_id, token })
     }
 
-    /// Revokes a token: it stops working at once.
+    /// Revokes a token: it stops working at once here (in this `Auth` and its clones), and
+    /// in other processes once their cached resolution of it expires.
     pub async fn revoke_token(&self, token_id: Uuid) -> Result<(), AuthError> {
+        let revoked = self.mark_revoked(token_id).await;
+        // Whatever the answer (revoked already by another process, or a commit whose outcome
+        // is unknown): this process stops using what it cached.
+        if let Some(cache) = &self.token_cache {
+            cache.evict(token_id);
+        }
+        if revoked? == 1 {
+            Ok(())
+        } else {
+            Err(AuthError::UnknownToken(token_id))
+        }
+    }
+
+    /// Sets `revoked_at` on the token if it is live; how many rows changed.
+    async fn mark_revoked(&self, token_id: Uuid) -> Result<u64, AuthError> {
         let mut tx = self.db.begin().await?;
         let revoked = execute!(
             &mut tx,
@@ -370,24 +507,37 @@ impl Auth {
             now_micros(),
         )?;
         tx.commit().await?;
-        if revoked == 1 {
-            Ok(())
-        } else {
-            Err(AuthError::UnknownToken(token_id))
-        }
+        Ok(revoked)
     }
 
-    /// Resolves a bearer token to who it acts as.
+    /// Resolves a bearer token to who it acts as: from the token cache while its entry is
+    /// younger than the TTL, else from the database (and then cached, if it resolved).
     pub async fn authenticate(&self, token: &str) -> Result<Principal, AuthError> {
         if !token.starts_with(TOKEN_PREFIX) {
             return Err(AuthError::Unauthenticated);
         }
+        let digest: TokenDigest = Sha256::digest(token.as_bytes()).into();
+        let Some(cache) = &self.token_cache else {
+            return self.resolve(&digest).await;
+        };
+        if let Some(principal) = cache.get(&digest, Instant::now()) {
+            return Ok(principal);
+        }
+        // Its age counts from before the read: it never outlives the TTL by the query's time.
+        let (revocations, asked_at) = (cache.revocations(), Instant::now());
+        let principal = self.resolve(&digest).await?;
+        cache.insert(digest, principal.clone(), revocations, asked_at);
+        Ok(principal)
+    }
+
+    /// The token with this hash, if it is known and not revoked, from the database.
+    async fn resolve(&self, digest: &TokenDigest) -> Result<Principal, AuthError> {
         let rows = fetch_all!(
             &self.db,
             TokenRow,
             "SELECT token_id, tenant_id, role, label FROM api_tokens \
              WHERE token_hash = $1 AND revoked_at IS NULL",
-            hash_token(token),
+            hex::encode(digest),
         )?;
         let row = rows.into_iter().next().ok_or(AuthError::Unauthenticated)?;
         Ok(Principal {
@@ -396,5 +546,96 @@ impl Auth {
             token_id: parse_uuid(&row.token_id)?,
             label: row.label,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn principal(token_id: Uuid) -> Principal {
+        Principal {
+            tenant_id: TenantId(Uuid::nil()),
+            role: Role::Pos,
+            token_id,
+            label: "till 1".into(),
+        }
+    }
+
+    fn digest(n: usize) -> TokenDigest {
+        Sha256::digest(n.to_le_bytes()).into()
+    }
+
+    #[test]
+    fn a_cached_token_is_used_while_younger_than_the_ttl_and_never_after() {
+        let cache = TokenCache::new(Duration::from_secs(1));
+        let start = Instant::now();
+        let pos = principal(Uuid::now_v7());
+        cache.insert(digest(1), pos.clone(), cache.revocations(), start);
+        assert_eq!(cache.get(&digest(1), start), Some(pos.clone()));
+        // Using it does not make it younger.
+        let late = start + Duration::from_millis(999);
+        assert_eq!(cache.get(&digest(1), late), Some(pos));
+        assert_eq!(cache.get(&digest(1), start + Duration::from_secs(1)), None);
+        assert_eq!(cache.get(&digest(2), start), None);
+    }
+
+    #[test]
+    fn eviction_forgets_only_the_revoked_token() {
+        let cache = TokenCache::new(Duration::from_secs(60));
+        let now = Instant::now();
+        let (revoked, kept) = (principal(Uuid::now_v7()), principal(Uuid::now_v7()));
+        cache.insert(digest(1), revoked.clone(), cache.revocations(), now);
+        cache.insert(digest(2), kept.clone(), cache.revocations(), now);
+        cache.evict(revoked.token_id);
+        assert_eq!(cache.get(&digest(1), now), None);
+        assert_eq!(cache.get(&digest(2), now), Some(kept));
+    }
+
+    #[test]
+    fn a_resolution_read_before_a_revocation_is_not_kept_after_it() {
+        let cache = TokenCache::new(Duration::from_secs(60));
+        let now = Instant::now();
+        let token = principal(Uuid::now_v7());
+        // The row is read while the token is live; the revocation commits and evicts before
+        // the answer is cached.
+        let before = cache.revocations();
+        cache.evict(token.token_id);
+        cache.insert(digest(1), token.clone(), before, now);
+        assert_eq!(cache.get(&digest(1), now), None);
+        // A resolution read afterwards is kept.
+        cache.insert(digest(1), token.clone(), cache.revocations(), now);
+        assert_eq!(cache.get(&digest(1), now), Some(token));
+    }
+
+    #[test]
+    fn a_full_cache_drops_expired_entries_first_and_else_starts_over() {
+        let ttl = Duration::from_secs(1);
+        let cache = TokenCache::new(ttl);
+        let start = Instant::now();
+        let later = start + ttl;
+        let token = principal(Uuid::now_v7());
+        // Full of entries of which most have expired: only those go.
+        let fresh = TOKEN_CACHE_CAPACITY / 4;
+        for n in 0..TOKEN_CACHE_CAPACITY {
+            let at = if n < fresh { later } else { start };
+            cache.insert(digest(n), token.clone(), 0, at);
+        }
+        cache.insert(digest(TOKEN_CACHE_CAPACITY), token.clone(), 0, later);
+        assert_eq!(cache.lock().resolved.len(), fresh + 1);
+        assert_eq!(cache.get(&digest(0), later), Some(token.clone()));
+
+        // Full of live entries: it starts over rather than grow.
+        let cache = TokenCache::new(ttl);
+        for n in 0..TOKEN_CACHE_CAPACITY {
+            cache.insert(digest(n), token.clone(), 0, later);
+        }
+        assert_eq!(cache.lock().resolved.len(), TOKEN_CACHE_CAPACITY);
+        cache.insert(digest(TOKEN_CACHE_CAPACITY + 1), token.clone(), 0, later);
+        assert_eq!(cache.lock().resolved.len(), 1);
+        assert_eq!(
+            cache.get(&digest(TOKEN_CACHE_CAPACITY + 1), later),
+            Some(token)
+        );
     }
 }

@@ -13,6 +13,7 @@ use clap::{Args, Parser, Subcommand};
 use projections::{ProjectionRunner, ReadDb, RunnerOptions};
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::time::Duration;
 use store::{AnyStore, EventStore};
 use uuid::Uuid;
 
@@ -103,7 +104,8 @@ enum TokenCommand {
         #[command(flatten)]
         database: DatabaseArgs,
     },
-    /// Revoke a token by its id; it stops working at once.
+    /// Revoke a token by its id. A running server refuses it within its `--token-cache-ms`
+    /// (1 s by default; at once with 0).
     Revoke {
         /// The token id printed by `token create`.
         token_id: Uuid,
@@ -128,6 +130,11 @@ struct ServeArgs {
     /// Requests each token may send at once after being idle.
     #[arg(long, env = "SERIAL_LEDGER_RATE_LIMIT_BURST", default_value_t = RateLimit::default().burst)]
     rate_limit_burst: u32,
+    /// How long, in milliseconds, a resolved API token is used before the database is asked
+    /// again: a token revoked by another process (`serial-ledger token revoke`) still works
+    /// here for up to this long. Revocations through this server apply at once. 0: no cache.
+    #[arg(long, env = "SERIAL_LEDGER_TOKEN_CACHE_MS", default_value_t = api::auth::DEFAULT_TOKEN_CACHE_MS)]
+    token_cache_ms: u64,
     #[command(flatten)]
     database: DatabaseArgs,
 }
@@ -230,6 +237,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         per_second: args.rate_limit_per_second,
         burst: args.rate_limit_burst,
     };
+    // Before anything clones the state: every clone must share this one cache.
+    state.auth = state
+        .auth
+        .with_token_cache(Duration::from_millis(args.token_cache_ms));
     let shutdown = shutdown_signal();
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

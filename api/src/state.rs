@@ -17,7 +17,9 @@ pub struct AppState {
     pub commands: CommandService<AnyStore>,
     /// The projections (the server spawns them; mutations wait on them).
     pub projections: ProjectionRunner,
-    /// Tenants and tokens.
+    /// Tenants and tokens, with the server's token cache (default TTL
+    /// [`crate::auth::DEFAULT_TOKEN_CACHE_MS`]; replace it with
+    /// [`Auth::with_token_cache`] before sharing the state).
     pub auth: Auth,
     /// How long a mutation waits for the read models to show its effect
     /// (read-your-writes) before answering anyway.
@@ -33,14 +35,16 @@ pub struct AppState {
 
 impl AppState {
     /// Connects to the database, creates or upgrades every schema, and builds the state.
-    /// Projections are not started: call `state.projections.spawn()`.
+    /// Projections are not started: call `state.projections.spawn()`. Tokens are cached for
+    /// the default TTL.
     pub async fn open(database_url: &str) -> anyhow::Result<Self> {
         let store = AnyStore::connect(database_url).await?;
         store.migrate().await?;
         let projections = ProjectionRunner::new(store.clone(), RunnerOptions::default());
         projections.migrate().await?;
         let db = ReadDb::of(&store);
-        let auth = Auth::new(db.clone());
+        let auth = Auth::new(db.clone())
+            .with_token_cache(Duration::from_millis(crate::auth::DEFAULT_TOKEN_CACHE_MS));
         auth.migrate().await?;
         Ok(Self {
             commands: CommandService::new(store.clone()),

@@ -6,7 +6,9 @@
 //!   ids, invoice numbers, SKUs or serials, and its writes change nothing of the retailer's.
 //!   A completeness check fails when the schema or the OpenAPI document has an operation the
 //!   matrix lacks;
-//! - revocation: a revoked token is refused at once on GraphQL, REST, files and WebSocket;
+//! - revocation: a token revoked through the server is refused at once on GraphQL, REST,
+//!   files and WebSocket, though the server had cached it; one revoked by another process is
+//!   refused once the server's token cache TTL has passed (at once without the cache);
 //! - per-token rate limits: 429 with `Retry-After` on GraphQL, REST, files and the WebSocket
 //!   upgrade; other tokens unaffected; accepted again after the wait; requests without a
 //!   token limited by client address; probes never limited.
@@ -626,7 +628,14 @@ async fn a_revoked_token_is_refused_at_once_on_graphql_rest_files_and_websocket(
     let answer = subscribe(app, token, events).await;
     assert_eq!(answer.code, None, "{}", answer.seen);
 
-    // ...until revoked: the very next request is refused, on every API.
+    // ...until revoked: the very next request is refused, on every API, though the server
+    // resolved (and cached) the token moments before.
+    assert!(
+        app.graphql(Some(token), settings, json!({}))
+            .await
+            .get("errors")
+            .is_none()
+    );
     app.state.auth.revoke_token(issued.token_id).await.unwrap();
     let response = app.graphql(Some(token), settings, json!({})).await;
     assert_eq!(
@@ -654,6 +663,143 @@ async fn a_revoked_token_is_refused_at_once_on_graphql_rest_files_and_websocket(
             .get("errors")
             .is_none()
     );
+}
+
+// ---- the token cache
+
+/// The server keeps each token it resolved for a while (`--token-cache-ms`). Revocations
+/// through the server evict at once; one made by another process (`serial-ledger token
+/// revoke` while the server runs) is seen within the TTL.
+mod token_cache {
+    use super::*;
+    use ::projections::ReadDb;
+    use api::auth::{Auth, IssuedToken};
+    use std::time::Instant;
+    use store::AnyStore;
+    use tests::app::error_code;
+
+    on_each_backend!(
+        a_cached_token_revoked_through_the_server_is_refused_on_the_next_request,
+        a_token_revoked_by_another_process_keeps_working_no_longer_than_the_cache_ttl,
+        without_the_token_cache_a_token_revoked_by_another_process_is_refused_at_once,
+    );
+
+    /// The default `--token-cache-ms`: long enough that a request made right after a
+    /// revocation is answered within it even on a loaded machine.
+    const TTL: Duration = Duration::from_secs(1);
+
+    /// A server whose token cache keeps resolutions for a given TTL, and another process's
+    /// tokens on the same database (what `serial-ledger token revoke` uses).
+    struct Cached {
+        server: TestServer,
+        state: AppState,
+        elsewhere: Auth,
+        _database: TestDatabase,
+    }
+
+    impl Cached {
+        async fn start(backend: Backend, ttl: Duration) -> Self {
+            let database = match backend {
+                Backend::Sqlite => TestDatabase::sqlite(),
+                Backend::Postgres => TestDatabase::postgres().await,
+            };
+            let mut state = AppState::open(&database.url).await.unwrap();
+            state.auth = state.auth.with_token_cache(ttl);
+            state.auth.create_tenant("shop", "Test Shop").await.unwrap();
+            let server = TestServer::serve(state.clone()).await;
+            let other_process = AnyStore::connect(&database.url).await.unwrap();
+            Self {
+                server,
+                state,
+                elsewhere: Auth::new(ReadDb::of(&other_process)),
+                _database: database,
+            }
+        }
+
+        async fn token(&self) -> IssuedToken {
+            self.state
+                .auth
+                .create_token("shop", Role::Pos, "till")
+                .await
+                .unwrap()
+        }
+
+        /// Whether the server accepts the token: `true` for an answer, `false` for
+        /// `UNAUTHENTICATED`.
+        async fn accepts(&self, token: &str) -> bool {
+            let response = self
+                .server
+                .graphql(
+                    Some(token),
+                    "{ settings { autoPromptSerialNumber } }",
+                    json!({}),
+                )
+                .await;
+            match error_code(&response) {
+                None => true,
+                Some("UNAUTHENTICATED") => false,
+                Some(_) => panic!("neither answered nor refused: {response:#}"),
+            }
+        }
+    }
+
+    async fn a_cached_token_revoked_through_the_server_is_refused_on_the_next_request(
+        backend: Backend,
+    ) {
+        // A TTL no test outlives: whatever the server resolved stays cached.
+        let app = Cached::start(backend, Duration::from_secs(3_600)).await;
+        let (till, witness) = (app.token().await, app.token().await);
+        assert!(app.accepts(&till.token).await);
+        assert!(app.accepts(&witness.token).await);
+        // The cache is in use: a revocation the server does not make goes unseen for now...
+        app.elsewhere.revoke_token(witness.token_id).await.unwrap();
+        assert!(app.accepts(&witness.token).await);
+        // ...but its own revocation is refused at once.
+        app.state.auth.revoke_token(till.token_id).await.unwrap();
+        assert!(!app.accepts(&till.token).await);
+    }
+
+    async fn a_token_revoked_by_another_process_keeps_working_no_longer_than_the_cache_ttl(
+        backend: Backend,
+    ) {
+        let app = Cached::start(backend, TTL).await;
+        let till = app.token().await;
+        let asked = Instant::now();
+        assert!(app.accepts(&till.token).await);
+        // The server resolved the token between these two moments: it forgets it TTL later.
+        let answered = Instant::now();
+        app.elsewhere.revoke_token(till.token_id).await.unwrap();
+        // In constant use, and still refused once the TTL has passed: use does not renew it.
+        let mut accepted_after_revocation = false;
+        loop {
+            let sent = Instant::now();
+            let accepted = app.accepts(&till.token).await;
+            if Instant::now() < asked + TTL {
+                assert!(accepted, "refused before the TTL: the cache was not used");
+                accepted_after_revocation = true;
+            }
+            if sent >= answered + TTL {
+                assert!(!accepted, "still accepted after the TTL");
+                break;
+            }
+            tokio::time::sleep(TTL / 10).await;
+        }
+        assert!(
+            accepted_after_revocation,
+            "no request was answered within the TTL after the revocation: the machine is too \
+             slow for this test's TTL of {TTL:?}"
+        );
+    }
+
+    async fn without_the_token_cache_a_token_revoked_by_another_process_is_refused_at_once(
+        backend: Backend,
+    ) {
+        let app = Cached::start(backend, Duration::ZERO).await;
+        let till = app.token().await;
+        assert!(app.accepts(&till.token).await);
+        app.elsewhere.revoke_token(till.token_id).await.unwrap();
+        assert!(!app.accepts(&till.token).await);
+    }
 }
 
 // ---- rate limits
