@@ -97,6 +97,9 @@ enum Command {
         events: Option<u64>,
         #[arg(long, value_enum, default_value = "default")]
         scale: Scale,
+        /// Events per rebuild batch (default: what `replay rebuild` uses).
+        #[arg(long, default_value_t = replay::rebuild::REBUILD_BATCH_SIZE)]
+        batch_size: usize,
     },
     /// Scenarios 3 and 6: serialTrace at N recorded serials, in process and over HTTP at
     /// half the saturating load, beside the bare index lookup; then the server's memory.
@@ -215,7 +218,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::All { common } => {
             for scenario in [
                 Scenario::Append(None),
-                Scenario::Rebuild(None, Scale::Default),
+                Scenario::Rebuild(None, Scale::Default, replay::rebuild::REBUILD_BATCH_SIZE),
                 Scenario::Lookup(LookupArgs {
                     serials: None,
                     seconds: None,
@@ -232,7 +235,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
             common,
             events,
             scale,
-        } => measure(&common, &Scenario::Rebuild(events, scale)).await,
+            batch_size,
+        } => measure(&common, &Scenario::Rebuild(events, scale, batch_size)).await,
         Command::Lookup { common, size } | Command::Memory { common, size } => {
             measure(&common, &Scenario::Lookup(size)).await
         }
@@ -247,7 +251,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
 
 enum Scenario {
     Append(Option<f64>),
-    Rebuild(Option<u64>, Scale),
+    Rebuild(Option<u64>, Scale, usize),
     Lookup(LookupArgs),
     Graphql(Option<f64>),
     Subscription(Vec<f64>, Option<f64>),
@@ -265,13 +269,13 @@ async fn measure(common: &Common, scenario: &Scenario) -> anyhow::Result<()> {
                 Scenario::Append(given) => {
                     append::run(backend, url, seconds(*given, quick), &[1, 32], run).await?
                 }
-                Scenario::Rebuild(events, scale) => {
+                Scenario::Rebuild(events, scale, batch_size) => {
                     let events = events.unwrap_or(match (quick, scale) {
                         (true, _) => 2_000,
                         (false, Scale::Default) => 1_000_000,
                         (false, Scale::Large) => 10_000_000,
                     });
-                    rebuild::run(backend, url, events, run).await?
+                    rebuild::run(backend, url, events, *batch_size, run).await?
                 }
                 Scenario::Lookup(size) => lookup::run(backend, url, &size.size(quick), run).await?,
                 Scenario::Graphql(given) => {

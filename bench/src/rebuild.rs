@@ -19,8 +19,6 @@ use store::{EventStore, Position};
 
 /// Clients writing the log.
 const WRITERS: usize = 32;
-/// Events per read of the scan: the rebuild's batch size.
-const SCAN_BATCH: usize = replay::rebuild::REBUILD_BATCH_SIZE;
 
 struct Quiet;
 
@@ -35,6 +33,7 @@ pub async fn run(
     backend: Backend,
     postgres_url: &str,
     events: u64,
+    batch_size: usize,
     run: u32,
 ) -> anyhow::Result<Vec<Figure>> {
     let database = Database::create(backend, postgres_url).await?;
@@ -59,7 +58,7 @@ pub async fn run(
 
     // The limit first, so both read a log the database has had the same chance to cache.
     let scanned = Instant::now();
-    let decoded = scan_and_decode(&store).await?;
+    let decoded = scan_and_decode(&store, batch_size).await?;
     let scan_rate = decoded as f64 / scanned.elapsed().as_secs_f64();
 
     let peak_reset = reset_peak_memory();
@@ -68,7 +67,7 @@ pub async fn run(
     let report = replay::rebuild::rebuild(
         &store,
         &Projection::ALL,
-        RebuildOptions::default(),
+        RebuildOptions { batch_size },
         &mut Quiet,
     )
     .await?;
@@ -80,7 +79,13 @@ pub async fn run(
 
     let backend = backend.to_string();
     // Named by the size asked for: the mix overshoots by a few events, differently per run.
-    let case = format!("{} events", crate::report::number(events as f64));
+    let mut case = format!("{} events", crate::report::number(events as f64));
+    if batch_size != replay::rebuild::REBUILD_BATCH_SIZE {
+        case.push_str(&format!(
+            ", batches of {}",
+            crate::report::number(batch_size as f64)
+        ));
+    }
     let mut figures = vec![
         // Each projection reads the whole log: the log's events over the whole rebuild is
         // what an operator waits for; per projection, three times that.
@@ -142,12 +147,13 @@ async fn generate(shop: &Shop, events: u64, run: u32) -> anyhow::Result<u64> {
     Ok(written.load(Ordering::Relaxed))
 }
 
-/// Reads the whole log in batches and decodes every payload; the events decoded.
-async fn scan_and_decode(store: &store::AnyStore) -> anyhow::Result<u64> {
+/// Reads the whole log in batches of the rebuild's size and decodes every payload; the
+/// events decoded.
+async fn scan_and_decode(store: &store::AnyStore, batch_size: usize) -> anyhow::Result<u64> {
     let mut after = Position::START;
     let mut decoded = 0;
     loop {
-        let batch = store.read_all(after, SCAN_BATCH).await?;
+        let batch = store.read_all(after, batch_size).await?;
         let Some(last) = batch.last() else {
             return Ok(decoded);
         };
