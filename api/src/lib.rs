@@ -13,6 +13,7 @@ pub mod commands;
 pub mod demo;
 pub mod exports;
 pub mod graphql;
+pub mod ledger;
 pub mod rate_limit;
 pub mod rest;
 pub mod schemas;

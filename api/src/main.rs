@@ -3,6 +3,7 @@
 //! Every flag can also come from the environment variable named in `--help`.
 
 mod files_cli;
+mod ledger_cli;
 mod replay_cli;
 
 use anyhow::Context;
@@ -71,6 +72,16 @@ enum Command {
     /// API tokens: each belongs to one retailer and has one role.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Signing keys for checkpoints (Ed25519, C2SP signed-note format).
+    #[command(subcommand)]
+    Keys(ledger_cli::KeysCommand),
+    /// The verifiable ledger: checkpoints and proofs.
+    #[command(subcommand)]
+    Checkpoint(ledger_cli::CheckpointCommand),
+    /// A witness: check that the ledger's newest checkpoint extends the last one this
+    /// witness saw, and cosign it.
+    #[command(subcommand)]
+    Witness(ledger_cli::WitnessCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -135,6 +146,17 @@ struct ServeArgs {
     /// here for up to this long. Revocations through this server apply at once. 0: no cache.
     #[arg(long, env = "SERIAL_LEDGER_TOKEN_CACHE_MS", default_value_t = api::auth::DEFAULT_TOKEN_CACHE_MS)]
     token_cache_ms: u64,
+    /// The file holding the key checkpoints are signed with (`serial-ledger keys
+    /// generate`). Without one, checkpoints are issued unsigned (and `--demo` makes one
+    /// beside the database).
+    #[arg(long, env = "SERIAL_LEDGER_SIGNING_KEY_FILE")]
+    signing_key_file: Option<std::path::PathBuf>,
+    /// Issue a checkpoint once a retailer's log has grown by this many events...
+    #[arg(long, env = "SERIAL_LEDGER_CHECKPOINT_EVERY_EVENTS", default_value_t = api::ledger::DEFAULT_CHECKPOINT_EVERY_EVENTS)]
+    checkpoint_every_events: u64,
+    /// ...or has grown at all and its newest checkpoint is this many seconds old.
+    #[arg(long, env = "SERIAL_LEDGER_CHECKPOINT_EVERY_SECONDS", default_value_t = api::ledger::DEFAULT_CHECKPOINT_EVERY_SECONDS)]
+    checkpoint_every_seconds: u64,
     #[command(flatten)]
     database: DatabaseArgs,
 }
@@ -241,6 +263,32 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     state.auth = state
         .auth
         .with_token_cache(Duration::from_millis(args.token_cache_ms));
+    let key_file = match (&args.signing_key_file, args.demo) {
+        (Some(path), _) => Some(path.clone()),
+        (None, true) => Some(ledger_cli::demo_key(&args.database.database_url)?),
+        (None, false) => None,
+    };
+    state.ledger = api::ledger::LedgerOptions {
+        signing_key: match &key_file {
+            Some(path) => Some(std::sync::Arc::new(api::ledger::read_signing_key(path)?)),
+            None => None,
+        },
+        every_events: args.checkpoint_every_events,
+        every_seconds: args.checkpoint_every_seconds,
+        ..Default::default()
+    };
+    match (&state.ledger.signing_key, &key_file) {
+        (Some(key), Some(path)) => println!(
+            "checkpoints signed with key {} from {}; public key: {}",
+            key.name(),
+            path.display(),
+            key.verifier_key()
+        ),
+        _ => println!(
+            "checkpoints are UNSIGNED: no --signing-key-file given (make one with \
+             `serial-ledger keys generate --out FILE`)"
+        ),
+    }
     let shutdown = shutdown_signal();
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -342,6 +390,9 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Replay(command) => replay_cli::run(command).await,
+        Command::Keys(command) => ledger_cli::run_keys(command),
+        Command::Checkpoint(command) => ledger_cli::run_checkpoint(command).await,
+        Command::Witness(command) => ledger_cli::run_witness(command).await,
         Command::Products(command) => files_cli::run_products(command).await,
         Command::Export(command) => files_cli::run_export(command).await,
     }

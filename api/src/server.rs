@@ -170,6 +170,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let projections = state.projections.spawn();
     let webhooks = crate::webhooks::spawn(state.clone());
+    let checkpoints = crate::ledger::spawn(state.db.clone(), state.ledger.clone());
     let schema = build_schema(state.clone());
     // The client address keys the rate limit of requests without a valid token.
     let app = app(state, schema).into_make_service_with_connect_info::<SocketAddr>();
@@ -177,6 +178,7 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await;
     webhooks.stop().await;
+    checkpoints.stop().await;
     projections.stop().await;
     served
 }

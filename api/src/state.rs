@@ -31,6 +31,8 @@ pub struct AppState {
     /// How many requests each token (or client address, without one) may send; read when
     /// the router is built ([`crate::server::app`]).
     pub rate_limit: crate::rate_limit::RateLimit,
+    /// The signing key and how often checkpoints are issued.
+    pub ledger: crate::ledger::LedgerOptions,
 }
 
 impl AppState {
@@ -56,6 +58,7 @@ impl AppState {
             subscription_limits: Default::default(),
             webhook_options: Default::default(),
             rate_limit: Default::default(),
+            ledger: Default::default(),
         })
     }
 }

@@ -499,3 +499,23 @@ ledger_events! {
     LineReturned v 1,
     LineReissued v 1,
 }
+
+impl LedgerEvent {
+    /// The serial number this event is about, as recorded (normalised), if any: the
+    /// assigned, removed, fulfilled, returned or released serial, or the serial of the
+    /// returned unit a line re-issues. Every event that touches a serialised unit names its
+    /// serial, so a unit's history, the traceability index and the ledger's per-serial
+    /// proof chains all select events with this one rule.
+    pub fn serial_named(&self) -> Option<&str> {
+        match self {
+            LedgerEvent::SerialAssigned(e) => Some(&e.serial),
+            LedgerEvent::SerialRemoved(e) => Some(&e.serial),
+            LedgerEvent::LineFulfilled(e) => e.serial.as_deref(),
+            LedgerEvent::LineReturned(e) => e.serial.as_deref(),
+            LedgerEvent::LineCancelled(e) => e.released_serial.as_deref(),
+            LedgerEvent::LineRemoved(e) => e.released_serial.as_deref(),
+            LedgerEvent::LineReissued(e) => e.reissue_of.serial.as_deref(),
+            _ => None,
+        }
+    }
+}

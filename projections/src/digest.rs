@@ -81,7 +81,7 @@ pub(crate) async fn digest_projection(
 ) -> Result<ProjectionDigest, sqlx::Error> {
     let mut hasher = Sha256::new();
     let mut tables = Vec::new();
-    for table in projection.tables() {
+    for table in projection.digested_tables() {
         let rows = hash_table(tx, table, &mut hasher).await?;
         tables.push(TableRows {
             table: table.name,
@@ -467,7 +467,7 @@ pub(crate) async fn compare_projection(
     limit: usize,
 ) -> Result<Vec<TableDifferences>, sqlx::Error> {
     let mut tables = Vec::new();
-    for table in projection.tables() {
+    for table in projection.digested_tables() {
         let found = compare_table(live, rebuilt, table, limit).await?;
         if found.count > 0 {
             tables.push(found);

@@ -21,6 +21,7 @@ pub mod db;
 mod digest;
 mod products;
 mod projection;
+pub mod proofs;
 pub mod queries;
 mod rows;
 mod runner;

@@ -393,7 +393,8 @@ impl ProjectionRunner {
         Ok(self.store.count_after(position).await?)
     }
 
-    /// Waits until every projection has folded the event at `target` (read-your-writes),
+    /// Waits until every read model ([`Projection::is_read_model`]) has folded the event at
+    /// `target` (read-your-writes),
     /// for at most `timeout`.
     pub async fn wait_for(
         &self,
@@ -403,7 +404,10 @@ impl ProjectionRunner {
         let started = Instant::now();
         let mut statuses = self.statuses.subscribe();
         let reached = |statuses: &BTreeMap<Projection, ProjectionStatus>| {
-            statuses.values().all(|status| status.position >= target)
+            statuses
+                .values()
+                .filter(|status| status.projection.is_read_model())
+                .all(|status| status.position >= target)
         };
         let waited = tokio::time::timeout(timeout, statuses.wait_for(reached)).await;
         match waited {

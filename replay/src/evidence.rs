@@ -1,26 +1,30 @@
-//! An auditor's evidence file: a serial's history exported as JSON (every event in full,
-//! with its hashes, so it can be checked offline) or CSV (one row per event, for
-//! spreadsheets), and the offline check of a JSON file.
+//! An auditor's evidence file: a serial's history exported as JSON (every event in full as
+//! stored, with its leaf in the retailer's Merkle tree, its inclusion proof, the serial's
+//! map proof and the signed checkpoint all of them are proven against) or CSV (one row per
+//! event, for spreadsheets).
 //!
-//! The JSON holds each event's envelope exactly as stored. Its `hash` is SHA-256 over the
-//! canonical JSON of the envelope minus `global_position` and `hash` (see
-//! `event_schemas::event_hash`), so [`check_evidence`] (or any reimplementation of those
-//! few rules) can tell whether an event in the file was altered after it left the ledger,
-//! and an auditor with access to a copy of the ledger can look each hash up there. The
-//! file cannot prove that no event is missing: `replay verify` on the ledger does that.
+//! The JSON is checked offline by `ledger_proof::evidence::check_evidence` (the
+//! `serial-ledger replay check-evidence` command, or the standalone `serial-ledger-verify`):
+//! each event's hash from its content, the links between consecutive events of a stream,
+//! every inclusion proof against the checkpoint's root, the checkpoint's signature, and
+//! completeness: the events in the file, chained in log order, must give the chain head the
+//! checkpoint's serial map commits to, so a file that leaves out any event about the serial
+//! up to the checkpoint fails.
 
 use crate::history::{HistoryEntry, SerialHistory, UnitHistory};
-use event_schemas::{EventEnvelope, LedgerEvent, envelope_hash};
+use ledger_proof::merkle::Hash;
+use projections::ReadDb;
+use projections::proofs::checkpoints::{self, StoredCheckpoint};
+use projections::proofs::queries::{self, ProofQueryError, SerialChain};
 use projections::queries::trace::SerialRecord;
 use serde_json::{Value, json};
+use std::collections::HashMap;
 use std::io::Write;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use uuid::Uuid;
 
-/// The `format` field of an evidence file.
-pub const EVIDENCE_FORMAT: &str = "serial-ledger/serial-history";
-/// The version of that format this build writes and reads.
-pub const EVIDENCE_FORMAT_VERSION: u64 = 1;
+pub use ledger_proof::evidence::{EVIDENCE_FORMAT, EVIDENCE_FORMAT_VERSION};
 
 fn rfc3339(time: OffsetDateTime) -> String {
     time.format(&Rfc3339).unwrap_or_else(|_| time.to_string())
@@ -42,7 +46,98 @@ fn record_json(record: &SerialRecord) -> Value {
     })
 }
 
-fn entry_json(entry: &HistoryEntry) -> Value {
+/// What proves a history: the checkpoint, the serial's committed chain and map proof, and
+/// each committed event's inclusion proof.
+#[derive(Debug, Clone)]
+pub struct EvidenceProofs {
+    /// The checkpoint everything is proven against: the retailer's newest.
+    pub checkpoint: StoredCheckpoint,
+    /// The serial's chain as of the checkpoint.
+    pub chain: SerialChain,
+    /// The serial's map proof at the checkpoint.
+    pub map_proof: merkle_map::MapProof,
+    /// Per committed event: its leaf index and inclusion proof.
+    pub inclusion: HashMap<Uuid, (u64, Vec<Hash>)>,
+    /// Events of the history recorded after the checkpoint: not in the file (a newer
+    /// checkpoint covers them).
+    pub after_checkpoint: usize,
+}
+
+/// Why a history cannot be proven.
+#[derive(Debug, thiserror::Error)]
+pub enum EvidenceError {
+    /// The retailer has no checkpoint yet.
+    #[error(
+        "no checkpoint has been issued for this retailer yet: a running server issues them, \
+         or `serial-ledger checkpoint issue`"
+    )]
+    NoCheckpoint,
+    /// The checkpoint commits to an event the history does not show.
+    #[error(
+        "the checkpoint commits event {event_id} (leaf {leaf_index}) to this serial, but its \
+         history does not show it: read the history with --scan, and run `replay verify`"
+    )]
+    MissingFromHistory {
+        /// The event.
+        event_id: Uuid,
+        /// Its leaf.
+        leaf_index: u64,
+    },
+    /// Reading the proofs failed.
+    #[error(transparent)]
+    Query(#[from] ProofQueryError),
+    /// The database failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// Proves `history` (every unit of the serial) against the retailer's newest checkpoint,
+/// from the `proofs` projection (which the caller has caught up with the log).
+pub async fn prove(db: &ReadDb, history: &SerialHistory) -> Result<EvidenceProofs, EvidenceError> {
+    let mut tx = db.snapshot().await?;
+    let result = prove_in(&mut tx, history).await;
+    tx.rollback().await?;
+    result
+}
+
+async fn prove_in(
+    tx: &mut projections::ReadTx,
+    history: &SerialHistory,
+) -> Result<EvidenceProofs, EvidenceError> {
+    let tenant_id = history.tenant_id;
+    let checkpoint = checkpoints::latest(tx, tenant_id)
+        .await?
+        .ok_or(EvidenceError::NoCheckpoint)?;
+    let size = checkpoint.checkpoint.tree_size;
+    let chain = queries::serial_chain(tx, tenant_id, &history.serial, size).await?;
+    let map_proof = queries::map_proof_at(tx, tenant_id, size, &chain.key).await?;
+    let shown: HashMap<Uuid, ()> = history
+        .units
+        .iter()
+        .flat_map(|unit| unit.entries.iter().map(|entry| (entry.event.event_id, ())))
+        .collect();
+    let mut inclusion = HashMap::with_capacity(chain.events.len());
+    for event in &chain.events {
+        if !shown.contains_key(&event.event_id) {
+            return Err(EvidenceError::MissingFromHistory {
+                event_id: event.event_id,
+                leaf_index: event.leaf_index,
+            });
+        }
+        let proof = queries::inclusion_proof(tx, tenant_id, size, event.leaf_index).await?;
+        inclusion.insert(event.event_id, (event.leaf_index, proof));
+    }
+    let after_checkpoint = shown.len().saturating_sub(inclusion.len());
+    Ok(EvidenceProofs {
+        checkpoint,
+        chain,
+        map_proof,
+        inclusion,
+        after_checkpoint,
+    })
+}
+
+fn entry_json(entry: &HistoryEntry, proof: &(u64, Vec<Hash>)) -> Value {
     json!({
         "position": entry.position.to_string(),
         "recorded_at": rfc3339(entry.recorded_at()),
@@ -61,21 +156,63 @@ fn entry_json(entry: &HistoryEntry) -> Value {
         "reason": entry.reason,
         "refund": entry.refund,
         "reissue_of": entry.reissue_of,
+        "replaced_by": entry.replaced_by,
+        "leaf_index": proof.0,
+        "inclusion_proof": proof.1.iter().map(hex::encode).collect::<Vec<_>>(),
         "event": entry.event,
     })
 }
 
-fn unit_json(unit: &UnitHistory) -> Value {
+fn unit_json(unit: &UnitHistory, proofs: &EvidenceProofs) -> Value {
     json!({
         "product_id": unit.current.product_id,
         "serial": unit.current.serial,
         "current": record_json(&unit.current),
-        "history": unit.entries.iter().map(entry_json).collect::<Vec<_>>(),
+        "history": unit
+            .entries
+            .iter()
+            .filter_map(|entry| {
+                let proof = proofs.inclusion.get(&entry.event.event_id)?;
+                Some(entry_json(entry, proof))
+            })
+            .collect::<Vec<_>>(),
     })
 }
 
-/// The evidence document of a history, as generated at `generated_at`.
-pub fn to_json(history: &SerialHistory, generated_at: OffsetDateTime) -> Value {
+/// A history as JSON without proofs (a past state, `replay as-of --format json`): every
+/// event as stored, checkable one by one with its hash, but not proven complete.
+pub fn history_json(history: &SerialHistory, generated_at: OffsetDateTime) -> Value {
+    json!({
+        "format": "serial-ledger/serial-history-view",
+        "format_version": 1,
+        "generated_at": rfc3339(generated_at),
+        "tenant_id": history.tenant_id,
+        "serial": history.serial,
+        "source": history.source,
+        "covers_up_to": history.covers_up_to.to_string(),
+        "units": history.units.iter().map(|unit| json!({
+            "product_id": unit.current.product_id,
+            "serial": unit.current.serial,
+            "current": record_json(&unit.current),
+            "history": unit.entries.iter().map(|entry| {
+                let mut value = entry_json(entry, &(0, Vec::new()));
+                if let Some(object) = value.as_object_mut() {
+                    object.remove("leaf_index");
+                    object.remove("inclusion_proof");
+                }
+                value
+            }).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// The evidence document of a history with its proofs, as generated at `generated_at`.
+pub fn to_json(
+    history: &SerialHistory,
+    proofs: &EvidenceProofs,
+    generated_at: OffsetDateTime,
+) -> Value {
+    let checkpoint = &proofs.checkpoint;
     json!({
         "format": EVIDENCE_FORMAT,
         "format_version": EVIDENCE_FORMAT_VERSION,
@@ -84,12 +221,31 @@ pub fn to_json(history: &SerialHistory, generated_at: OffsetDateTime) -> Value {
         "serial": history.serial,
         "source": history.source,
         "covers_up_to": history.covers_up_to.to_string(),
-        "how_to_check": "Each history entry's `event` is the event as stored. Its `hash` is \
-            the hex SHA-256 of the canonical JSON (keys sorted, no whitespace) of \
+        "proven_up_to_tree_size": checkpoint.checkpoint.tree_size,
+        "events_after_checkpoint": proofs.after_checkpoint,
+        "how_to_check": "Check offline with `serial-ledger replay check-evidence FILE \
+            --public-key KEY` or `serial-ledger-verify FILE --public-key KEY`. Each event's \
+            `hash` is the hex SHA-256 of the canonical JSON (keys sorted, no whitespace) of \
             {event_id, tenant_id, stream_id, stream_revision, recorded_at_micros, metadata, \
-            event_type, schema_version, payload, previous_hash}; \
-            `serial-ledger replay check-evidence FILE` recomputes it.",
-        "units": history.units.iter().map(unit_json).collect::<Vec<_>>(),
+            event_type, schema_version, payload, previous_hash}. The event is leaf \
+            `leaf_index` of the retailer's RFC 9162 Merkle tree (leaf = SHA-256(0x00 || hash \
+            bytes)), proven by `inclusion_proof` against the root in `checkpoint`, a C2SP \
+            signed note (tlog-checkpoint; extension lines `serial-map <base64 root>` and \
+            `time <unix seconds>`). Completeness: chaining the file's events in leaf order \
+            (head = SHA-256(0x02 || head || leaf index u64 BE || hash), from 32 zero bytes) \
+            gives `serial_map.chain_head` after `serial_map.events` events, and \
+            SHA-256(0x03 || events u64 BE || head) is the value of key `serial_map.key` in the \
+            sparse Merkle map whose root is the checkpoint's serial-map line \
+            (docs/auditing.md).",
+        "checkpoint": checkpoint.note_with_cosignatures(),
+        "checkpoint_key": checkpoint.verifier_key,
+        "serial_map": {
+            "key": hex::encode(proofs.chain.key),
+            "events": proofs.chain.events.len(),
+            "chain_head": hex::encode(proofs.chain.head),
+            "proof": proofs.map_proof.to_hex(),
+        },
+        "units": history.units.iter().map(|unit| unit_json(unit, proofs)).collect::<Vec<_>>(),
     })
 }
 
@@ -182,141 +338,4 @@ pub fn write_csv<W: Write>(history: &SerialHistory, writer: W) -> Result<(), csv
     }
     csv.flush()?;
     Ok(())
-}
-
-/// Something wrong with an evidence file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EvidenceProblem {
-    /// The file is not an evidence file this build reads (the message says why).
-    Unreadable(String),
-    /// An event's content does not hash to its stored hash: it was altered.
-    HashMismatch {
-        /// The unit's product.
-        product_id: String,
-        /// The entry's index in the unit's history (from 0).
-        entry: usize,
-        /// The event's id.
-        event_id: String,
-    },
-    /// An event does not concern the file's serial, or its payload cannot be decoded.
-    NotAboutSerial {
-        /// The unit's product.
-        product_id: String,
-        /// The entry's index in the unit's history (from 0).
-        entry: usize,
-        /// The event's id.
-        event_id: String,
-    },
-}
-
-impl std::fmt::Display for EvidenceProblem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            EvidenceProblem::Unreadable(why) => write!(f, "not a readable evidence file: {why}"),
-            EvidenceProblem::HashMismatch {
-                product_id,
-                entry,
-                event_id,
-            } => write!(
-                f,
-                "product {product_id}, history entry {entry}: event {event_id} does not match \
-                 its hash: it was altered"
-            ),
-            EvidenceProblem::NotAboutSerial {
-                product_id,
-                entry,
-                event_id,
-            } => write!(
-                f,
-                "product {product_id}, history entry {entry}: event {event_id} is not about \
-                 this serial"
-            ),
-        }
-    }
-}
-
-/// What the offline check found.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct EvidenceCheck {
-    /// The file's serial.
-    pub serial: String,
-    /// Units in the file.
-    pub units: usize,
-    /// Events checked.
-    pub events: usize,
-    /// What is wrong, in file order.
-    pub problems: Vec<EvidenceProblem>,
-}
-
-impl EvidenceCheck {
-    /// True when every event matches its hash and concerns the serial.
-    pub fn is_intact(&self) -> bool {
-        self.problems.is_empty()
-    }
-}
-
-/// Checks an evidence document offline: each event is re-hashed from its content and must
-/// name the file's serial.
-pub fn check_evidence(document: &Value) -> EvidenceCheck {
-    let mut check = EvidenceCheck::default();
-    let unreadable = |why: &str| EvidenceCheck {
-        problems: vec![EvidenceProblem::Unreadable(why.to_owned())],
-        ..EvidenceCheck::default()
-    };
-    if document["format"] != EVIDENCE_FORMAT {
-        return unreadable(&format!("`format` is not {EVIDENCE_FORMAT:?}"));
-    }
-    if document["format_version"] != EVIDENCE_FORMAT_VERSION {
-        return unreadable(&format!(
-            "`format_version` is not {EVIDENCE_FORMAT_VERSION}"
-        ));
-    }
-    let Some(serial) = document["serial"].as_str() else {
-        return unreadable("`serial` is missing");
-    };
-    let Some(units) = document["units"].as_array() else {
-        return unreadable("`units` is missing");
-    };
-    check.serial = serial.to_owned();
-    check.units = units.len();
-    for unit in units {
-        let product_id = unit["product_id"].as_str().unwrap_or_default().to_owned();
-        let Some(history) = unit["history"].as_array() else {
-            return unreadable("a unit has no `history`");
-        };
-        for (index, entry) in history.iter().enumerate() {
-            let envelope: EventEnvelope = match serde_json::from_value(entry["event"].clone()) {
-                Ok(envelope) => envelope,
-                Err(error) => {
-                    check.problems.push(EvidenceProblem::Unreadable(format!(
-                        "product {product_id}, history entry {index}: {error}"
-                    )));
-                    continue;
-                }
-            };
-            check.events += 1;
-            let event_id = envelope.event_id.to_string();
-            if envelope_hash(&envelope) != envelope.hash {
-                check.problems.push(EvidenceProblem::HashMismatch {
-                    product_id: product_id.clone(),
-                    entry: index,
-                    event_id: event_id.clone(),
-                });
-            }
-            let about_serial = LedgerEvent::decode(
-                &envelope.event_type,
-                envelope.schema_version,
-                &envelope.payload,
-            )
-            .is_ok_and(|event| crate::history::names_serial(&event) == Some(serial));
-            if !about_serial {
-                check.problems.push(EvidenceProblem::NotAboutSerial {
-                    product_id: product_id.clone(),
-                    entry: index,
-                    event_id,
-                });
-            }
-        }
-    }
-    check
 }

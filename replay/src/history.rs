@@ -196,10 +196,27 @@ pub struct HistoryEntry {
     pub reason: Option<String>,
     /// The amount refunded, for a return.
     pub refund: Option<Money>,
-    /// For a re-issue: the returned line it re-issues.
+    /// For a re-issue: the returned line it re-issues. For an assignment on a re-issue
+    /// line: the returned unit (line, invoice and serial) this serial replaces.
     pub reissue_of: Option<ReturnedLineRef>,
+    /// For a re-issue: the line that replaces the returned unit, with the serial recorded
+    /// on it so far (as of the history's cutoff), so the trail reads both ways.
+    pub replaced_by: Option<Replacement>,
     /// The event itself, with its hashes, as stored.
     pub event: EventEnvelope,
+}
+
+/// The line of a later sale that re-issues a returned unit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Replacement {
+    /// The sale.
+    pub sale_id: SaleId,
+    /// Its invoice number.
+    pub invoice_number: String,
+    /// The re-issue line.
+    pub line_number: LineNumber,
+    /// The replacement unit's serial, once one is recorded on the line.
+    pub serial: Option<String>,
 }
 
 impl HistoryEntry {
@@ -310,16 +327,7 @@ fn decode(event: &RecordedEvent) -> Result<LedgerEvent, HistoryError> {
 
 /// The serial an event names, whatever its product (a cheap test for the log scan).
 pub(crate) fn names_serial(event: &LedgerEvent) -> Option<&str> {
-    match event {
-        LedgerEvent::SerialAssigned(e) => Some(&e.serial),
-        LedgerEvent::SerialRemoved(e) => Some(&e.serial),
-        LedgerEvent::LineFulfilled(e) => e.serial.as_deref(),
-        LedgerEvent::LineReturned(e) => e.serial.as_deref(),
-        LedgerEvent::LineCancelled(e) => e.released_serial.as_deref(),
-        LedgerEvent::LineRemoved(e) => e.released_serial.as_deref(),
-        LedgerEvent::LineReissued(e) => e.reissue_of.serial.as_deref(),
-        _ => None,
-    }
+    event.serial_named()
 }
 
 /// What an event of a sale does to the unit `serial`, if anything: its product, line,
@@ -346,7 +354,13 @@ fn touch(event: &LedgerEvent, before: Option<&Sale>, serial: &str) -> Option<Tou
         return None;
     }
     Some(match event {
-        LedgerEvent::SerialAssigned(e) => simple(e.product_id, e.line_number, UnitAction::Assigned),
+        LedgerEvent::SerialAssigned(e) => Touch {
+            // A serial recorded on a re-issue line names the unit it replaces.
+            reissue_of: before
+                .and_then(|sale| sale.line(e.line_number))
+                .and_then(|line| line.reissue_of.clone()),
+            ..simple(e.product_id, e.line_number, UnitAction::Assigned)
+        },
         LedgerEvent::SerialRemoved(e) => Touch {
             reason: e.reason.clone(),
             ..simple(e.product_id, e.line_number, UnitAction::Removed)
@@ -422,6 +436,22 @@ async fn sale_entries<S: EventStore>(
         }
         state = after;
     }
+    // The other direction of the re-issue trail: the line that re-issued the returned unit,
+    // with whatever serial it holds by the end of the stream read.
+    if let Some(sale) = &state {
+        for (_, entry) in &mut entries {
+            if entry.action == UnitAction::Reissued
+                && let Some(line) = sale.line(entry.line_number)
+            {
+                entry.replaced_by = Some(Replacement {
+                    sale_id: sale.sale_id,
+                    invoice_number: sale.invoice_number.clone(),
+                    line_number: line.line_number,
+                    serial: line.serial.clone(),
+                });
+            }
+        }
+    }
     Ok(entries)
 }
 
@@ -463,6 +493,7 @@ fn entry_for(
         reason: touched.reason,
         refund: touched.refund,
         reissue_of: touched.reissue_of,
+        replaced_by: None,
         event: envelope.clone(),
     };
     Ok((touched.product_id, entry))

@@ -12,6 +12,7 @@ pub mod check;
 pub mod evidence;
 pub mod history;
 pub mod rebuild;
+pub mod signed;
 pub mod verify;
 
 /// `count` over `elapsed` in seconds; 0 when no time has passed (a rate for people, never a

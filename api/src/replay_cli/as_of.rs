@@ -103,9 +103,10 @@ pub(crate) async fn run(args: AsOfArgs) -> anyhow::Result<ExitCode> {
             found_all = false;
         }
         match args.format {
-            OutputFormat::Json => {
-                documents.push(evidence::to_json(&history, time::OffsetDateTime::now_utc()))
-            }
+            OutputFormat::Json => documents.push(evidence::history_json(
+                &history,
+                time::OffsetDateTime::now_utc(),
+            )),
             _ => {
                 out.push_str(&format!(
                     "serial {} as of {}:\n",

@@ -5,6 +5,7 @@
 
 mod as_of;
 mod check;
+mod consistency;
 mod evidence;
 mod rebuild;
 mod serial;
@@ -38,9 +39,12 @@ pub(crate) enum ReplayCommand {
     /// Rebuild every projection into scratch tables and compare with the live read models;
     /// exits with status 1 reporting each difference.
     CheckProjections(check::CheckArgs),
-    /// Check an evidence file written by `replay serial --format json` offline: every
-    /// event's hash is recomputed from its content.
+    /// Check an evidence file written by `replay serial --format json` offline: hashes,
+    /// links, inclusion proofs, completeness and the checkpoint's signature.
     CheckEvidence(evidence::CheckEvidenceArgs),
+    /// Prove that the log still extends a checkpoint you kept (outside the database), or
+    /// show where it diverges. Exits with status 1 when it does not extend it.
+    CheckConsistency(consistency::CheckConsistencyArgs),
 }
 
 pub(crate) async fn run(command: ReplayCommand) -> anyhow::Result<ExitCode> {
@@ -51,6 +55,7 @@ pub(crate) async fn run(command: ReplayCommand) -> anyhow::Result<ExitCode> {
         ReplayCommand::Rebuild(args) => rebuild::run(args).await,
         ReplayCommand::CheckProjections(args) => check::run(args).await,
         ReplayCommand::CheckEvidence(args) => evidence::run(args).await,
+        ReplayCommand::CheckConsistency(args) => consistency::run(args).await,
     }
 }
 

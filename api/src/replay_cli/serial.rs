@@ -5,8 +5,11 @@ use crate::DatabaseArgs;
 use anyhow::Context;
 use clap::Args;
 use event_schemas::ProductId;
+use projections::{Projection, ProjectionRunner, RunnerOptions};
 use replay::evidence;
-use replay::history::{HistoryQuery, HistorySource, SerialHistory, UnitHistory, serial_history};
+use replay::history::{
+    HistoryQuery, HistorySource, SerialHistory, UnitAction, UnitHistory, serial_history,
+};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -41,6 +44,12 @@ pub(crate) struct SerialArgs {
 }
 
 pub(crate) async fn run(args: SerialArgs) -> anyhow::Result<ExitCode> {
+    if args.format == OutputFormat::Json && (args.sku.is_some() || args.product.is_some()) {
+        anyhow::bail!(
+            "--format json writes an evidence file, which covers every unit of the serial (its \
+             completeness proof is of the serial, whatever the product): drop --sku/--product"
+        );
+    }
     let store = args.database.connect().await?;
     let tenant_id = resolve_tenant(&store, args.tenant.as_deref()).await?;
     let query = HistoryQuery {
@@ -56,11 +65,44 @@ pub(crate) async fn run(args: SerialArgs) -> anyhow::Result<ExitCode> {
     let history = serial_history(&store, &query)
         .await
         .with_context(|| format!("cannot read the history of serial {:?}", args.serial))?;
+    let proofs = if args.format == OutputFormat::Json && !history.units.is_empty() {
+        let runner = ProjectionRunner::new(store.clone(), RunnerOptions::default());
+        runner
+            .migrate()
+            .await
+            .context("migration of the read models failed")?;
+        runner
+            .catch_up(Projection::Proofs)
+            .await
+            .context("folding the proofs failed")?;
+        Some(evidence::prove(runner.db(), &history).await?)
+    } else {
+        None
+    };
     store.close().await;
     let bytes = match args.format {
         OutputFormat::Table => table(&history).into_bytes(),
         OutputFormat::Json => {
-            let document = evidence::to_json(&history, time::OffsetDateTime::now_utc());
+            let now = time::OffsetDateTime::now_utc();
+            let document = match &proofs {
+                Some(proofs) => {
+                    if proofs.after_checkpoint > 0 {
+                        eprintln!(
+                            "{} event(s) recorded after the newest checkpoint (tree size {}) \
+                             are not in the file: a newer checkpoint covers them",
+                            proofs.after_checkpoint, proofs.checkpoint.checkpoint.tree_size
+                        );
+                    }
+                    if proofs.checkpoint.key_name.is_none() {
+                        eprintln!(
+                            "the newest checkpoint is UNSIGNED: the file proves completeness \
+                             against it, but nothing proves who issued it"
+                        );
+                    }
+                    evidence::to_json(&history, proofs, now)
+                }
+                None => evidence::history_json(&history, now),
+            };
             let mut text = serde_json::to_string_pretty(&document)?;
             text.push('\n');
             text.into_bytes()
@@ -140,10 +182,30 @@ fn unit_table(out: &mut String, unit: &UnitHistory) {
         .iter()
         .map(|entry| {
             let mut detail = Vec::new();
-            if let Some(reissue) = &entry.reissue_of {
-                detail.push(format!(
+            match (&entry.reissue_of, entry.action) {
+                (Some(reissue), UnitAction::Assigned) => detail.push(format!(
+                    "replaces serial {} of invoice {} line {}",
+                    reissue.serial.as_deref().unwrap_or("(none recorded)"),
+                    reissue.invoice_number,
+                    reissue.line_number.0
+                )),
+                (Some(reissue), _) => detail.push(format!(
                     "re-issue of invoice {} line {}",
                     reissue.invoice_number, reissue.line_number.0
+                )),
+                (None, _) => {}
+            }
+            if let Some(replacement) = &entry.replaced_by {
+                detail.push(format!(
+                    "replaced by {} on invoice {} line {}",
+                    replacement
+                        .serial
+                        .as_deref()
+                        .map_or("a unit with no serial yet".to_owned(), |s| format!(
+                            "serial {s}"
+                        )),
+                    replacement.invoice_number,
+                    replacement.line_number.0
                 ));
             }
             if let Some(refund) = &entry.refund {

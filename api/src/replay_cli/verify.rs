@@ -7,6 +7,7 @@
 use crate::DatabaseArgs;
 use anyhow::Context;
 use clap::Args;
+use replay::signed::verify_checkpoints;
 use replay::verify::{PositionNumbering, VerifyOptions, verify_log};
 use std::process::ExitCode;
 use store::Position;
@@ -26,6 +27,11 @@ pub(crate) struct VerifyArgs {
     /// another run), to compare with another copy. Default: up to the last event.
     #[arg(long, value_name = "COMMIT:PREPARE")]
     up_to: Option<Position>,
+    /// The ledger's public (verifier) key, or a file holding it: each stored checkpoint's
+    /// signature is verified with it (repeat for checkpoints of older keys). Without it,
+    /// checkpoints are compared with the log but their signatures are not checked.
+    #[arg(long)]
+    public_key: Vec<String>,
 }
 
 pub(crate) async fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
@@ -42,9 +48,27 @@ pub(crate) async fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         up_to: args.up_to,
         numbering: None,
     };
+    let keys = args
+        .public_key
+        .iter()
+        .map(|given| {
+            let text = crate::ledger_cli::key_text(given)?;
+            ledger_proof::checkpoint::VerifierKey::from_text(&text)
+                .map_err(|error| anyhow::anyhow!("--public-key {given}: {error}"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let verified = verify_log(&store, &options).await;
+    let db = projections::ReadDb::of(&store);
+    // The checkpoint table exists once the read models were migrated; an older database
+    // that never ran a server simply has no checkpoints.
+    projections::ProjectionRunner::new(store.clone(), projections::RunnerOptions::default())
+        .migrate()
+        .await
+        .context("migration of the read models failed")?;
+    let signed = verify_checkpoints(&store, &db, tenant_id, &keys).await;
     store.close().await;
     let report = verified.context("verification could not read the log")?;
+    let signed = signed.context("the checkpoints could not be compared with the log")?;
 
     println!(
         "backend: {}; global positions {}",
@@ -94,11 +118,26 @@ pub(crate) async fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         report.elapsed,
         report.events_per_second()
     );
-    if report.is_intact() {
-        println!("all hash chains intact");
+    println!(
+        "checkpoints: {} compared with the tree and serial map recomputed from the log; {}",
+        signed.checked,
+        if keys.is_empty() {
+            "signatures NOT checked (give --public-key)".to_owned()
+        } else {
+            format!(
+                "{} signature(s) verified, {} unsigned",
+                signed.signatures_verified, signed.unsigned
+            )
+        }
+    );
+    if report.is_intact() && signed.problems.is_empty() {
+        println!("all hash chains intact; the log matches every checkpoint");
         return Ok(ExitCode::SUCCESS);
     }
     for problem in &report.problems {
+        println!("BROKEN: {problem}");
+    }
+    for problem in &signed.problems {
         println!("BROKEN: {problem}");
     }
     if let Some(first) = report.first_broken() {

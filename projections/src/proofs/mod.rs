@@ -1,0 +1,401 @@
+//! The `proofs` projection: what the verifiable ledger's checkpoints sign and its proofs are
+//! made from, folded from the log exactly once like every read model.
+//!
+//! Per retailer:
+//! - an RFC 9162 Merkle tree whose leaves are the retailer's events in log order (leaf data:
+//!   the event's 32-byte hash), stored as every complete subtree hash under its tlog
+//!   stored-hash index (`proof_tree_hashes`, about two rows per event), so a root, an
+//!   inclusion proof or a consistency proof at any tree size reads O(log n) rows;
+//! - each event's leaf index (`proof_leaves`);
+//! - each serial's history chain: every event that names the serial, in log order, folded
+//!   with [`ledger_proof::serial_chain::chain_step`] (`proof_serials`);
+//! - a sparse Merkle map from each serial to its chain (`proof_map_nodes`, the current
+//!   nodes), with every version of a node a batch wrote (`proof_map_history`, version = the
+//!   tree size after the batch), so a map proof can be made at any checkpoint, which is
+//!   always issued at a batch's end.
+//!
+//! The history table depends on where batches ended, so it is emptied by a rebuild but left
+//! out of the projection's digest; its contents are checked by the proofs made from it.
+
+pub mod checkpoints;
+pub mod queries;
+
+use crate::db::ReadTx;
+use crate::projection::{EventContext, ProjectionError, TableSpec};
+use crate::rows::{OnConflict, Value, fetch_in, insert_rows};
+use crate::{execute, fetch_optional};
+use event_schemas::LedgerEvent;
+use ledger_proof::merkle::{self, Hash, TreeAppender};
+use ledger_proof::serial_chain::{CHAIN_START, chain_step, serial_key, serial_value};
+use merkle_map::{Node, NodeId, PathLoader};
+use std::collections::{BTreeMap, HashMap};
+
+pub(crate) const TABLES: &[TableSpec] =
+    &[LOGS, LEAVES, TREE_HASHES, SERIALS, MAP_NODES, MAP_HISTORY];
+
+/// Tables whose rows depend on batch boundaries, left out of the digest.
+pub(crate) const UNDIGESTED: &[&str] = &["proof_map_history"];
+
+const LOGS: TableSpec = TableSpec {
+    name: "proof_logs",
+    columns: &["tenant_id", "tree_size", "root", "map_root"],
+    key: &["tenant_id"],
+};
+
+const LEAVES: TableSpec = TableSpec {
+    name: "proof_leaves",
+    columns: &[
+        "tenant_id",
+        "leaf_index",
+        "event_id",
+        "event_hash",
+        "serial_key",
+    ],
+    key: &["tenant_id", "leaf_index"],
+};
+
+const TREE_HASHES: TableSpec = TableSpec {
+    name: "proof_tree_hashes",
+    columns: &["tenant_id", "hash_index", "hash"],
+    key: &["tenant_id", "hash_index"],
+};
+
+const SERIALS: TableSpec = TableSpec {
+    name: "proof_serials",
+    columns: &["tenant_id", "serial_key", "serial", "events", "chain_head"],
+    key: &["tenant_id", "serial_key"],
+};
+
+const MAP_NODES: TableSpec = TableSpec {
+    name: "proof_map_nodes",
+    columns: &["tenant_id", "node_id", "leaf_key", "hash"],
+    key: &["tenant_id", "node_id"],
+};
+
+const MAP_HISTORY: TableSpec = TableSpec {
+    name: "proof_map_history",
+    columns: &["tenant_id", "node_id", "version", "leaf_key", "hash"],
+    key: &["tenant_id", "node_id", "version"],
+};
+
+/// A retailer's tree as last folded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogState {
+    /// Leaves (events) in the tree.
+    pub tree_size: u64,
+    /// The Merkle tree's root.
+    pub root: Hash,
+    /// The serial map's root.
+    pub map_root: Hash,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct LogRow {
+    pub(crate) tree_size: i64,
+    pub(crate) root: String,
+    pub(crate) map_root: String,
+}
+
+impl LogRow {
+    pub(crate) fn state(&self) -> Result<LogState, String> {
+        Ok(LogState {
+            tree_size: u64::try_from(self.tree_size).map_err(|e| e.to_string())?,
+            root: parse_hex(&self.root)?,
+            map_root: parse_hex(&self.map_root)?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct HashRow {
+    hash_index: i64,
+    hash: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct SerialRow {
+    serial_key: String,
+    events: i64,
+    chain_head: String,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct NodeRow {
+    pub(crate) node_id: String,
+    pub(crate) leaf_key: Option<String>,
+    pub(crate) hash: String,
+}
+
+impl NodeRow {
+    pub(crate) fn node(&self) -> Result<(NodeId, Node), String> {
+        let id = NodeId::from_hex(&self.node_id).map_err(|e| e.to_string())?;
+        let hash = parse_hex(&self.hash)?;
+        let node = match &self.leaf_key {
+            Some(key) => Node::Leaf {
+                key: parse_hex(key)?,
+                value: hash,
+            },
+            None => Node::Internal { hash },
+        };
+        Ok((id, node))
+    }
+}
+
+/// A stored hash back to bytes.
+pub(crate) fn parse_hex(text: &str) -> Result<Hash, String> {
+    merkle::parse_hash_hex(text).map_err(|error| error.to_string())
+}
+
+fn to_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+/// A node as the columns `leaf_key, hash`.
+pub(crate) fn node_columns(node: &Node) -> (Option<String>, String) {
+    match node {
+        Node::Leaf { key, value } => (Some(hex::encode(key)), hex::encode(value)),
+        Node::Internal { hash } => (None, hex::encode(hash)),
+    }
+}
+
+/// The retailer's tree as `tx` sees it; None before its first event.
+pub(crate) async fn log_state(
+    tx: &mut ReadTx,
+    tenant_id: &str,
+) -> Result<Option<LogState>, ProjectionError> {
+    let row = fetch_optional!(
+        tx,
+        LogRow,
+        "SELECT tree_size, root, map_root FROM proof_logs WHERE tenant_id = $1",
+        tenant_id
+    )?;
+    row.map(|row| row.state().map_err(stored)).transpose()
+}
+
+fn stored(reason: String) -> ProjectionError {
+    ProjectionError::Stored(format!("proofs: {reason}"))
+}
+
+/// Reads the stored tree hashes at `indexes`, refusing a missing one.
+pub(crate) async fn tree_hashes(
+    tx: &mut ReadTx,
+    tenant_id: &str,
+    indexes: &[u64],
+) -> Result<HashMap<u64, Hash>, ProjectionError> {
+    if indexes.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let keys = BTreeMap::from([(
+        tenant_id.to_owned(),
+        indexes.iter().map(|&i| Value::from(to_i64(i))).collect(),
+    )]);
+    let rows: Vec<HashRow> = fetch_in(
+        tx,
+        "SELECT hash_index, hash FROM proof_tree_hashes",
+        "hash_index",
+        keys,
+    )
+    .await?;
+    let mut found = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let index = u64::try_from(row.hash_index).map_err(|e| stored(e.to_string()))?;
+        found.insert(index, parse_hex(&row.hash).map_err(stored)?);
+    }
+    if let Some(missing) = indexes.iter().find(|index| !found.contains_key(index)) {
+        return Err(stored(format!(
+            "tree hash {missing} of tenant {tenant_id} is missing"
+        )));
+    }
+    Ok(found)
+}
+
+/// Loads the current map nodes on the paths of `keys`, level by level.
+async fn load_map_paths(
+    tx: &mut ReadTx,
+    tenant_id: &str,
+    keys: impl IntoIterator<Item = Hash>,
+) -> Result<BTreeMap<NodeId, Node>, ProjectionError> {
+    let mut loader = PathLoader::new(keys);
+    loop {
+        let ids = loader.next_ids();
+        if ids.is_empty() {
+            break;
+        }
+        let keys = BTreeMap::from([(
+            tenant_id.to_owned(),
+            ids.iter().map(|id| Value::from(id.to_hex())).collect(),
+        )]);
+        let rows: Vec<NodeRow> = fetch_in(
+            tx,
+            "SELECT node_id, leaf_key, hash FROM proof_map_nodes",
+            "node_id",
+            keys,
+        )
+        .await?;
+        let found = rows
+            .iter()
+            .map(NodeRow::node)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(stored)?;
+        loader
+            .supply(found)
+            .map_err(|error| stored(error.to_string()))?;
+    }
+    Ok(loader.into_nodes())
+}
+
+/// Folds a batch: each retailer's events become leaves of its tree, in log order; each
+/// event naming a serial extends that serial's chain; the map takes the chains' new values.
+pub(crate) async fn apply_batch(
+    tx: &mut ReadTx,
+    events: &[(EventContext<'_>, LedgerEvent)],
+) -> Result<(), ProjectionError> {
+    let mut by_tenant: BTreeMap<&str, Vec<&(EventContext<'_>, LedgerEvent)>> = BTreeMap::new();
+    for item in events {
+        by_tenant
+            .entry(item.0.tenant_id.as_str())
+            .or_default()
+            .push(item);
+    }
+    for (tenant_id, events) in by_tenant {
+        apply_tenant(tx, tenant_id, &events).await?;
+    }
+    Ok(())
+}
+
+async fn apply_tenant(
+    tx: &mut ReadTx,
+    tenant_id: &str,
+    events: &[&(EventContext<'_>, LedgerEvent)],
+) -> Result<(), ProjectionError> {
+    let state = log_state(tx, tenant_id).await?;
+    let size = state.map_or(0, |state| state.tree_size);
+    let edge = tree_hashes(tx, tenant_id, &merkle::root_indexes(size)).await?;
+    let mut tree = TreeAppender::new(size, edge).map_err(|e| stored(e.to_string()))?;
+
+    // The chains of the serials this batch names, as stored.
+    let mut serial_texts: BTreeMap<Hash, String> = BTreeMap::new();
+    for (_, event) in events {
+        if let Some(serial) = event.serial_named() {
+            serial_texts.insert(serial_key(serial), serial.to_owned());
+        }
+    }
+    let mut chains: BTreeMap<Hash, (u64, Hash)> = BTreeMap::new();
+    if !serial_texts.is_empty() {
+        let keys = BTreeMap::from([(
+            tenant_id.to_owned(),
+            serial_texts
+                .keys()
+                .map(|key| Value::from(hex::encode(key)))
+                .collect(),
+        )]);
+        let rows: Vec<SerialRow> = fetch_in(
+            tx,
+            "SELECT serial_key, events, chain_head FROM proof_serials",
+            "serial_key",
+            keys,
+        )
+        .await?;
+        for row in rows {
+            let key = parse_hex(&row.serial_key).map_err(stored)?;
+            let events = u64::try_from(row.events).map_err(|e| stored(e.to_string()))?;
+            chains.insert(key, (events, parse_hex(&row.chain_head).map_err(stored)?));
+        }
+    }
+
+    let mut leaves = Vec::with_capacity(events.len());
+    for (context, event) in events {
+        let event_hash = parse_hex(context.hash)
+            .map_err(|reason| context.inconsistent(format!("event hash: {reason}")))?;
+        let index = tree.push(&event_hash).map_err(|e| stored(e.to_string()))?;
+        let key = event.serial_named().map(serial_key);
+        if let Some(key) = key {
+            let chain = chains.entry(key).or_insert((0, CHAIN_START));
+            *chain = (chain.0 + 1, chain_step(&chain.1, index, &event_hash));
+        }
+        leaves.push(vec![
+            Value::from(tenant_id),
+            Value::from(to_i64(index)),
+            Value::from(context.event_id.to_string()),
+            Value::from(context.hash),
+            Value::from(key.map(hex::encode)),
+        ]);
+    }
+    let new_size = tree.size();
+    let root = tree.root().map_err(|e| stored(e.to_string()))?;
+    let written = tree.take_written();
+    insert_rows(
+        tx,
+        &TREE_HASHES,
+        written
+            .into_iter()
+            .map(|(index, hash)| {
+                vec![
+                    Value::from(tenant_id),
+                    Value::from(to_i64(index)),
+                    Value::from(hex::encode(hash)),
+                ]
+            })
+            .collect(),
+        OnConflict::Fail,
+    )
+    .await?;
+    insert_rows(tx, &LEAVES, leaves, OnConflict::Fail).await?;
+
+    let mut map_root = state.map_or(merkle_map::EMPTY, |state| state.map_root);
+    let updated: BTreeMap<Hash, Hash> = chains
+        .iter()
+        .filter(|(key, _)| serial_texts.contains_key(*key))
+        .map(|(key, (count, head))| (*key, serial_value(*count, head)))
+        .collect();
+    if !updated.is_empty() {
+        let mut nodes = load_map_paths(tx, tenant_id, updated.keys().copied()).await?;
+        let update = merkle_map::apply(&mut nodes, &updated).map_err(|e| stored(e.to_string()))?;
+        map_root = update.root;
+        let mut current = Vec::with_capacity(update.written.len());
+        let mut history = Vec::with_capacity(update.written.len());
+        for (id, node) in &update.written {
+            let (leaf_key, hash) = node_columns(node);
+            current.push(vec![
+                Value::from(tenant_id),
+                Value::from(id.to_hex()),
+                Value::from(leaf_key.clone()),
+                Value::from(hash.clone()),
+            ]);
+            history.push(vec![
+                Value::from(tenant_id),
+                Value::from(id.to_hex()),
+                Value::from(to_i64(new_size)),
+                Value::from(leaf_key),
+                Value::from(hash),
+            ]);
+        }
+        insert_rows(tx, &MAP_NODES, current, OnConflict::Replace).await?;
+        insert_rows(tx, &MAP_HISTORY, history, OnConflict::Replace).await?;
+        let serial_rows = chains
+            .iter()
+            .filter_map(|(key, (count, head))| {
+                let serial = serial_texts.get(key)?;
+                Some(vec![
+                    Value::from(tenant_id),
+                    Value::from(hex::encode(key)),
+                    Value::from(serial.as_str()),
+                    Value::from(to_i64(*count)),
+                    Value::from(hex::encode(head)),
+                ])
+            })
+            .collect();
+        insert_rows(tx, &SERIALS, serial_rows, OnConflict::Replace).await?;
+    }
+    execute!(
+        tx,
+        "INSERT INTO proof_logs (tenant_id, tree_size, root, map_root) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (tenant_id) DO UPDATE SET tree_size = excluded.tree_size, \
+         root = excluded.root, map_root = excluded.map_root",
+        tenant_id,
+        to_i64(new_size),
+        hex::encode(root),
+        hex::encode(map_root),
+    )?;
+    Ok(())
+}
