@@ -10,6 +10,7 @@
 
 pub mod app;
 pub mod schema_check;
+pub mod shop;
 pub mod workload;
 
 use sqlx::Connection;

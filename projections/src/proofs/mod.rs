@@ -244,6 +244,77 @@ async fn load_map_paths(
     Ok(loader.into_nodes())
 }
 
+#[derive(sqlx::FromRow)]
+struct SizeRow {
+    tree_size: i64,
+}
+
+/// The sizes of the retailer's stored checkpoints strictly between `from` and `to` leaves.
+async fn checkpoint_sizes_within(
+    tx: &mut ReadTx,
+    tenant_id: &str,
+    from: u64,
+    to: u64,
+) -> Result<Vec<u64>, ProjectionError> {
+    let sql = "SELECT tree_size FROM ledger_checkpoints \
+               WHERE tenant_id = $1 AND tree_size > $2 AND tree_size < $3";
+    let rows: Vec<SizeRow> = match tx {
+        ReadTx::Sqlite(tx) => {
+            sqlx::query_as(sql)
+                .bind(tenant_id)
+                .bind(to_i64(from))
+                .bind(to_i64(to))
+                .fetch_all(&mut **tx)
+                .await?
+        }
+        ReadTx::Postgres(tx) => {
+            sqlx::query_as(sql)
+                .bind(tenant_id)
+                .bind(to_i64(from))
+                .bind(to_i64(to))
+                .fetch_all(&mut **tx)
+                .await?
+        }
+    };
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| u64::try_from(row.tree_size).ok())
+        .collect())
+}
+
+/// Applies new serial values to the map; writes the changed nodes as they are now and as
+/// version `version` (the tree size they belong to); returns the new root.
+async fn write_map(
+    tx: &mut ReadTx,
+    tenant_id: &str,
+    updated: BTreeMap<Hash, Hash>,
+    version: u64,
+) -> Result<Hash, ProjectionError> {
+    let mut nodes = load_map_paths(tx, tenant_id, updated.keys().copied()).await?;
+    let update = merkle_map::apply(&mut nodes, &updated).map_err(|e| stored(e.to_string()))?;
+    let mut current = Vec::with_capacity(update.written.len());
+    let mut history = Vec::with_capacity(update.written.len());
+    for (id, node) in &update.written {
+        let (leaf_key, hash) = node_columns(node);
+        current.push(vec![
+            Value::from(tenant_id),
+            Value::from(id.to_hex()),
+            Value::from(leaf_key.clone()),
+            Value::from(hash.clone()),
+        ]);
+        history.push(vec![
+            Value::from(tenant_id),
+            Value::from(id.to_hex()),
+            Value::from(to_i64(version)),
+            Value::from(leaf_key),
+            Value::from(hash),
+        ]);
+    }
+    insert_rows(tx, &MAP_NODES, current, OnConflict::Replace).await?;
+    insert_rows(tx, &MAP_HISTORY, history, OnConflict::Replace).await?;
+    Ok(update.root)
+}
+
 /// Folds a batch: each retailer's events become leaves of its tree, in log order; each
 /// event naming a serial extends that serial's chain; the map takes the chains' new values.
 pub(crate) async fn apply_batch(
@@ -303,6 +374,12 @@ async fn apply_tenant(
         }
     }
 
+    // The map is versioned where batches end, and proofs are made at checkpoints: a batch
+    // that spans a checkpoint's size (a rebuild, whose batches end elsewhere than the live
+    // runner's did) also writes the map as it stood there.
+    let cuts = checkpoint_sizes_within(tx, tenant_id, size, size + events.len() as u64).await?;
+    let mut map_root = state.map_or(merkle_map::EMPTY, |state| state.map_root);
+    let mut dirty: BTreeMap<Hash, Hash> = BTreeMap::new();
     let mut leaves = Vec::with_capacity(events.len());
     for (context, event) in events {
         let event_hash = parse_hex(context.hash)
@@ -312,6 +389,7 @@ async fn apply_tenant(
         if let Some(key) = key {
             let chain = chains.entry(key).or_insert((0, CHAIN_START));
             *chain = (chain.0 + 1, chain_step(&chain.1, index, &event_hash));
+            dirty.insert(key, serial_value(chain.0, &chain.1));
         }
         leaves.push(vec![
             Value::from(tenant_id),
@@ -320,8 +398,14 @@ async fn apply_tenant(
             Value::from(context.hash),
             Value::from(key.map(hex::encode)),
         ]);
+        if cuts.contains(&tree.size()) && !dirty.is_empty() {
+            map_root = write_map(tx, tenant_id, std::mem::take(&mut dirty), tree.size()).await?;
+        }
     }
     let new_size = tree.size();
+    if !dirty.is_empty() {
+        map_root = write_map(tx, tenant_id, dirty, new_size).await?;
+    }
     let root = tree.root().map_err(|e| stored(e.to_string()))?;
     let written = tree.take_written();
     insert_rows(
@@ -341,52 +425,20 @@ async fn apply_tenant(
     )
     .await?;
     insert_rows(tx, &LEAVES, leaves, OnConflict::Fail).await?;
-
-    let mut map_root = state.map_or(merkle_map::EMPTY, |state| state.map_root);
-    let updated: BTreeMap<Hash, Hash> = chains
+    let serial_rows: Vec<Vec<Value>> = chains
         .iter()
-        .filter(|(key, _)| serial_texts.contains_key(*key))
-        .map(|(key, (count, head))| (*key, serial_value(*count, head)))
+        .filter_map(|(key, (count, head))| {
+            let serial = serial_texts.get(key)?;
+            Some(vec![
+                Value::from(tenant_id),
+                Value::from(hex::encode(key)),
+                Value::from(serial.as_str()),
+                Value::from(to_i64(*count)),
+                Value::from(hex::encode(head)),
+            ])
+        })
         .collect();
-    if !updated.is_empty() {
-        let mut nodes = load_map_paths(tx, tenant_id, updated.keys().copied()).await?;
-        let update = merkle_map::apply(&mut nodes, &updated).map_err(|e| stored(e.to_string()))?;
-        map_root = update.root;
-        let mut current = Vec::with_capacity(update.written.len());
-        let mut history = Vec::with_capacity(update.written.len());
-        for (id, node) in &update.written {
-            let (leaf_key, hash) = node_columns(node);
-            current.push(vec![
-                Value::from(tenant_id),
-                Value::from(id.to_hex()),
-                Value::from(leaf_key.clone()),
-                Value::from(hash.clone()),
-            ]);
-            history.push(vec![
-                Value::from(tenant_id),
-                Value::from(id.to_hex()),
-                Value::from(to_i64(new_size)),
-                Value::from(leaf_key),
-                Value::from(hash),
-            ]);
-        }
-        insert_rows(tx, &MAP_NODES, current, OnConflict::Replace).await?;
-        insert_rows(tx, &MAP_HISTORY, history, OnConflict::Replace).await?;
-        let serial_rows = chains
-            .iter()
-            .filter_map(|(key, (count, head))| {
-                let serial = serial_texts.get(key)?;
-                Some(vec![
-                    Value::from(tenant_id),
-                    Value::from(hex::encode(key)),
-                    Value::from(serial.as_str()),
-                    Value::from(to_i64(*count)),
-                    Value::from(hex::encode(head)),
-                ])
-            })
-            .collect();
-        insert_rows(tx, &SERIALS, serial_rows, OnConflict::Replace).await?;
-    }
+    insert_rows(tx, &SERIALS, serial_rows, OnConflict::Replace).await?;
     execute!(
         tx,
         "INSERT INTO proof_logs (tenant_id, tree_size, root, map_root) VALUES ($1, $2, $3, $4) \
