@@ -313,6 +313,28 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         for (role, token) in &demo.tokens {
             println!("  {role:<10} token: {token}");
         }
+        // A checkpoint of the seeded log at once, so the demo's evidence files can be
+        // proven without waiting for the checkpoint task.
+        state
+            .projections
+            .catch_up(projections::Projection::Proofs)
+            .await
+            .context("folding the demo's proofs failed")?;
+        let checkpoint = projections::proofs::checkpoints::issue(
+            &state.db,
+            demo.tenant_id,
+            state.ledger.signing_key.as_deref(),
+        )
+        .await
+        .context("issuing the demo's checkpoint failed")?;
+        println!(
+            "  checkpoint: tree size {}, {}",
+            checkpoint.checkpoint.tree_size,
+            checkpoint
+                .key_name
+                .as_deref()
+                .map_or("unsigned".to_owned(), |name| format!("signed by {name}"))
+        );
         println!(
             "open http://{address}/graphql and set the header {{\"Authorization\": \"Bearer <token>\"}}"
         );

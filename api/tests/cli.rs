@@ -300,8 +300,96 @@ fn an_auditor_replays_a_serial_exports_the_evidence_checks_it_offline_and_looks_
         ],
         &url,
     );
-    let checked = run_ok(&["replay", "check-evidence", file], &url);
-    assert!(checked.contains("intact: 1 unit(s), 4 events"), "{checked}");
+    // The demo signed its checkpoint with a key it made beside the database.
+    let public_key = directory.path().join("demo.db.signing-key.pub");
+    let public_key = public_key.to_str().unwrap();
+    let checked = run_ok(
+        &["replay", "check-evidence", file, "--public-key", public_key],
+        &url,
+    );
+    assert!(
+        checked.contains("intact and complete: 1 unit(s), 4 events"),
+        "{checked}"
+    );
+    assert!(
+        checked.contains("checkpoint signature verified"),
+        "{checked}"
+    );
+    // In an empty directory, with only the file and the key and no database anywhere.
+    let alone = tempfile::tempdir().unwrap();
+    std::fs::copy(file, alone.path().join("evidence.json")).unwrap();
+    std::fs::copy(public_key, alone.path().join("ledger.pub")).unwrap();
+    let verified = serial_ledger()
+        .current_dir(alone.path())
+        .env_clear()
+        .args([
+            "replay",
+            "check-evidence",
+            "evidence.json",
+            "--public-key",
+            "ledger.pub",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        verified.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&verified.stdout),
+        String::from_utf8_lossy(&verified.stderr)
+    );
+    let mut left = std::fs::read_dir(alone.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect::<Vec<_>>();
+    left.sort();
+    assert_eq!(left, ["evidence.json", "ledger.pub"], "nothing was created");
+    // Leaving out an event, and recomputing the hash of an edited one, are both refused.
+    let mut short: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    short["units"][0]["history"]
+        .as_array_mut()
+        .unwrap()
+        .remove(1);
+    let short_file = directory.path().join("short.json");
+    std::fs::write(&short_file, short.to_string()).unwrap();
+    let (ok, out, _) = run(
+        &[
+            "replay",
+            "check-evidence",
+            short_file.to_str().unwrap(),
+            "--public-key",
+            public_key,
+        ],
+        &url,
+    );
+    assert!(
+        !ok && out.contains("HISTORY_INCOMPLETE") && out.contains("leaves out"),
+        "{out}"
+    );
+    // The log against every checkpoint, signatures verified.
+    let verify = run_ok(&["replay", "verify", "--public-key", public_key], &url);
+    assert!(verify.contains("1 signature(s) verified"), "{verify}");
+    assert!(
+        verify.contains("the log matches every checkpoint"),
+        "{verify}"
+    );
+    let kept = directory.path().join("kept.checkpoint");
+    run_ok(
+        &["checkpoint", "export", "--out", kept.to_str().unwrap()],
+        &url,
+    );
+    let consistent = run_ok(
+        &[
+            "replay",
+            "check-consistency",
+            "--checkpoint",
+            kept.to_str().unwrap(),
+            "--public-key",
+            public_key,
+        ],
+        &url,
+    );
+    assert!(consistent.contains("CONSISTENT"), "{consistent}");
     let text = std::fs::read_to_string(file).unwrap();
     let document: serde_json::Value = serde_json::from_str(&text).unwrap();
     let returned_at = document["units"][0]["history"][2]["position"]

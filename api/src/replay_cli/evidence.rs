@@ -48,7 +48,7 @@ pub(crate) async fn run(args: CheckEvidenceArgs) -> anyhow::Result<ExitCode> {
     let check = check_evidence(&document, (!keys.is_empty()).then_some(keys.as_slice()));
     if !check.is_intact() {
         for problem in &check.problems {
-            println!("BROKEN: {problem}");
+            println!("BROKEN: {problem} [{}]", problem.code());
         }
         return Ok(ExitCode::FAILURE);
     }
