@@ -504,3 +504,116 @@ fn staff_export_the_sales_detail_pick_lists_and_an_invoice_to_files() {
     assert!(!ok, "{err}");
     assert!(!std::path::Path::new(&invoice).exists());
 }
+
+#[test]
+fn a_witness_cosigns_checkpoints_that_extend_the_last_it_verified_and_refuses_the_rest() {
+    let directory = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", directory.path().join("demo.db").display());
+    let (mut server, mut lines) = spawn_demo_server(&url);
+    let mut auditor = None;
+    let address = loop {
+        let line = lines
+            .next()
+            .expect("the server prints its address")
+            .unwrap();
+        if line.trim_start().starts_with("auditor ")
+            && let Some(token) = line.split("token: ").nth(1)
+        {
+            auditor = Some(token.trim().to_owned());
+        }
+        if let Some(rest) = line.split("listening on http://").nth(1) {
+            break rest.split('/').next().unwrap().to_owned();
+        }
+    };
+    let auditor = auditor.expect("an auditor token");
+    let path = |name: &str| directory.path().join(name).to_str().unwrap().to_owned();
+    let log_key = path("demo.db.signing-key.pub");
+    run_ok(
+        &[
+            "keys",
+            "generate",
+            "--witness",
+            "--name",
+            "test-witness",
+            "--out",
+            &path("witness.key"),
+        ],
+        &url,
+    );
+    let cosign = |state: &str| {
+        run(
+            &[
+                "witness",
+                "cosign",
+                "--url",
+                &format!("http://{address}"),
+                "--token",
+                &auditor,
+                "--log-key",
+                &log_key,
+                "--witness-key-file",
+                &path("witness.key"),
+                "--state",
+                state,
+            ],
+            &url,
+        )
+    };
+    // First sight, then again: the same checkpoint still extends what it verified.
+    let (ok, out, err) = cosign(&path("witness.state"));
+    assert!(
+        ok && out.contains("cosigned the checkpoint of"),
+        "{out}{err}"
+    );
+    let (ok, out, err) = cosign(&path("witness.state"));
+    assert!(ok, "{out}{err}");
+    let kept = std::fs::read_to_string(path("witness.state")).unwrap();
+    let kept = ledger_proof::checkpoint::read_checkpoint_unverified(&kept).unwrap();
+
+    // States the ledger cannot extend: a newer checkpoint than it presents (so it presents
+    // an older one as its newest), and another root for the same size (a fork). Both are
+    // signed with the ledger's own key, as a ledger rewriting its history could.
+    let key_text = std::fs::read_to_string(path("demo.db.signing-key")).unwrap();
+    let key = ledger_proof::checkpoint::SigningKey::from_text(&key_text).unwrap();
+    let newer = ledger_proof::checkpoint::Checkpoint {
+        tree_size: kept.tree_size + 10,
+        root: [7; 32],
+        ..kept.clone()
+    };
+    std::fs::write(path("newer.state"), key.sign(&newer).unwrap()).unwrap();
+    let (ok, _, err) = cosign(&path("newer.state"));
+    assert!(
+        !ok && err.contains("REFUSED") && err.contains("older checkpoint"),
+        "{err}"
+    );
+    let fork = ledger_proof::checkpoint::Checkpoint {
+        root: [9; 32],
+        ..kept.clone()
+    };
+    std::fs::write(path("fork.state"), key.sign(&fork).unwrap()).unwrap();
+    let (ok, _, err) = cosign(&path("fork.state"));
+    assert!(
+        !ok && err.contains("REFUSED") && err.contains("fork"),
+        "{err}"
+    );
+    let earlier = ledger_proof::checkpoint::Checkpoint {
+        tree_size: kept.tree_size - 3,
+        root: [5; 32],
+        ..kept.clone()
+    };
+    std::fs::write(path("earlier.state"), key.sign(&earlier).unwrap()).unwrap();
+    let (ok, _, err) = cosign(&path("earlier.state"));
+    assert!(
+        !ok && err.contains("REFUSED") && err.contains("does not extend"),
+        "{err}"
+    );
+
+    // The ledger keeps the cosignature beside its checkpoint.
+    let listed = run_ok(&["checkpoint", "list"], &url);
+    assert!(listed.contains("cosigned by test-witness"), "{listed}");
+    Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(server.wait().unwrap().success());
+}

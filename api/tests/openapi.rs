@@ -47,7 +47,8 @@ fn every_operation_is_documented_with_its_errors_and_the_bearer_scheme() {
         }
     }
     assert_eq!(
-        operations, 6,
-        "six operations: serial mode, pending lines, assign, remove, fulfil, trace"
+        operations, 15,
+        "fifteen operations: serial mode, pending lines, assign, remove, fulfil, trace; and the \
+         ledger's list, latest, by size, note, issue, cosign, inclusion, consistency, keys"
     );
 }

@@ -25,7 +25,7 @@ async fn the_health_check_reports_each_projection_with_its_position_and_lag(app:
         .iter()
         .map(|p| p["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, vec!["products", "sales", "serials"]);
+    assert_eq!(names, vec!["products", "sales", "serials", "proofs"]);
     for projection in health["projections"].as_array().unwrap() {
         assert_eq!(projection["lag"], json!(0));
         assert!(projection["position"].as_str().unwrap().contains(':'));

@@ -303,8 +303,249 @@ fn rows(f: &Fixture) -> Vec<Row> {
     serial_rows(f, &mut rows);
     query_rows(f, &mut rows);
     rest_rows(f, &mut rows);
+    ledger_rows(f, &mut rows);
     file_rows(f, &mut rows);
     rows
+}
+
+/// The verifiable ledger's queries, mutations and REST operations. No checkpoint has been
+/// issued for the fixture's retailer, so a well-formed read of one is NOT_FOUND.
+fn ledger_rows(f: &Fixture, rows: &mut Vec<Row>) {
+    let list = "query($first: Int!) { ledgerCheckpoints(first: $first) { treeSize } }";
+    for (what, first, code) in [
+        ("first 0", json!(0), "VALIDATION"),
+        ("first 501", json!(501), "VALIDATION"),
+        ("first negative", json!(-1), "VALIDATION"),
+    ] {
+        rows.push(gql(
+            "ledgerCheckpoints",
+            what,
+            list,
+            json!({ "first": first }),
+            code,
+            "first",
+        ));
+    }
+    let one = "query($treeSize: Int) { ledgerCheckpoint(treeSize: $treeSize) { treeSize } }";
+    rows.push(gql(
+        "ledgerCheckpoint",
+        "treeSize negative",
+        one,
+        json!({ "treeSize": -1 }),
+        "VALIDATION",
+        "treeSize",
+    ));
+    rows.push(gql(
+        "ledgerCheckpoint",
+        "treeSize never issued (null)",
+        one,
+        json!({ "treeSize": 999_999 }),
+        "OK",
+        "",
+    ));
+    let inclusion = "query($eventId: ID!, $treeSize: Int) { inclusionProof(eventId: $eventId, treeSize: $treeSize) { leafIndex } }";
+    rows.push(gql(
+        "inclusionProof",
+        "eventId not a UUID",
+        inclusion,
+        json!({ "eventId": "e" }),
+        "VALIDATION",
+        "eventId",
+    ));
+    rows.push(gql(
+        "inclusionProof",
+        "eventId of no event",
+        inclusion,
+        json!({ "eventId": UNKNOWN }),
+        "NOT_FOUND",
+        UNKNOWN,
+    ));
+    rows.push(gql(
+        "inclusionProof",
+        "treeSize negative",
+        inclusion,
+        json!({ "eventId": UNKNOWN, "treeSize": -1 }),
+        "VALIDATION",
+        "treeSize",
+    ));
+    let consistency = "query($fromSize: Int!, $toSize: Int) { consistencyProof(fromSize: $fromSize, toSize: $toSize) { proof } }";
+    rows.push(gql(
+        "consistencyProof",
+        "fromSize negative",
+        consistency,
+        json!({ "fromSize": -1 }),
+        "VALIDATION",
+        "fromSize",
+    ));
+    rows.push(gql(
+        "consistencyProof",
+        "fromSize past toSize",
+        consistency,
+        json!({ "fromSize": 5, "toSize": 2 }),
+        "VALIDATION",
+        "fromSize",
+    ));
+    let issue = "mutation { issueCheckpoint { treeSize } }";
+    rows.push(
+        gql(
+            "issueCheckpoint",
+            "a pos token",
+            issue,
+            json!({}),
+            "FORBIDDEN",
+            "",
+        )
+        .role(Role::Pos),
+    );
+    let cosign = "mutation($treeSize: Int!, $witnessKey: String!, $line: String!) { addCosignature(treeSize: $treeSize, witnessKey: $witnessKey, line: $line) { treeSize } }";
+    rows.push(gql(
+        "addCosignature",
+        "treeSize negative",
+        cosign,
+        json!({ "treeSize": -1, "witnessKey": "w", "line": "x" }),
+        "VALIDATION",
+        "treeSize",
+    ));
+    rows.push(gql(
+        "addCosignature",
+        "no checkpoint of that size",
+        cosign,
+        json!({ "treeSize": 999_999, "witnessKey": "w", "line": "x" }),
+        "NOT_FOUND",
+        "999999",
+    ));
+
+    let _ = f;
+    for (operation, what, method, path, body, code, names) in [
+        (
+            "GET /api/v1/ledger/checkpoints",
+            "limit 0",
+            Method::GET,
+            "/api/v1/ledger/checkpoints?limit=0".to_owned(),
+            None,
+            "VALIDATION",
+            "limit",
+        ),
+        (
+            "GET /api/v1/ledger/checkpoints",
+            "before not a number",
+            Method::GET,
+            "/api/v1/ledger/checkpoints?before=x".to_owned(),
+            None,
+            "VALIDATION",
+            "before",
+        ),
+        (
+            "POST /api/v1/ledger/checkpoints",
+            "an unknown parameter",
+            Method::POST,
+            "/api/v1/ledger/checkpoints?size=3".to_owned(),
+            None,
+            "VALIDATION",
+            "size",
+        ),
+        (
+            "GET /api/v1/ledger/checkpoints/latest",
+            "an unknown parameter",
+            Method::GET,
+            "/api/v1/ledger/checkpoints/latest?all=1".to_owned(),
+            None,
+            "VALIDATION",
+            "all",
+        ),
+        (
+            "GET /api/v1/ledger/checkpoints/{treeSize}",
+            "treeSize not a number",
+            Method::GET,
+            "/api/v1/ledger/checkpoints/x".to_owned(),
+            None,
+            "VALIDATION",
+            "treeSize",
+        ),
+        (
+            "GET /api/v1/ledger/checkpoints/{treeSize}",
+            "never issued",
+            Method::GET,
+            "/api/v1/ledger/checkpoints/999999".to_owned(),
+            None,
+            "NOT_FOUND",
+            "999999",
+        ),
+        (
+            "GET /api/v1/ledger/checkpoints/{treeSize}/note",
+            "treeSize negative",
+            Method::GET,
+            "/api/v1/ledger/checkpoints/-1/note".to_owned(),
+            None,
+            "VALIDATION",
+            "treeSize",
+        ),
+        (
+            "POST /api/v1/ledger/checkpoints/{treeSize}/cosignatures",
+            "line missing",
+            Method::POST,
+            "/api/v1/ledger/checkpoints/0/cosignatures".to_owned(),
+            Some(json!({ "witnessKey": "w" })),
+            "VALIDATION",
+            "line",
+        ),
+        (
+            "POST /api/v1/ledger/checkpoints/{treeSize}/cosignatures",
+            "no checkpoint of that size",
+            Method::POST,
+            "/api/v1/ledger/checkpoints/999999/cosignatures".to_owned(),
+            Some(json!({ "witnessKey": "w", "line": "x" })),
+            "NOT_FOUND",
+            "999999",
+        ),
+        (
+            "GET /api/v1/ledger/keys",
+            "an unknown parameter",
+            Method::GET,
+            "/api/v1/ledger/keys?all=1".to_owned(),
+            None,
+            "VALIDATION",
+            "all",
+        ),
+        (
+            "GET /api/v1/ledger/proofs/consistency",
+            "from missing",
+            Method::GET,
+            "/api/v1/ledger/proofs/consistency".to_owned(),
+            None,
+            "VALIDATION",
+            "from",
+        ),
+        (
+            "GET /api/v1/ledger/proofs/consistency",
+            "from past to",
+            Method::GET,
+            "/api/v1/ledger/proofs/consistency?from=5&to=2".to_owned(),
+            None,
+            "VALIDATION",
+            "from",
+        ),
+        (
+            "GET /api/v1/ledger/proofs/inclusion",
+            "eventId not a UUID",
+            Method::GET,
+            "/api/v1/ledger/proofs/inclusion?eventId=e".to_owned(),
+            None,
+            "VALIDATION",
+            "eventId",
+        ),
+        (
+            "GET /api/v1/ledger/proofs/inclusion",
+            "eventId of no event",
+            Method::GET,
+            format!("/api/v1/ledger/proofs/inclusion?eventId={UNKNOWN}&treeSize=1"),
+            None,
+            "NOT_FOUND",
+            UNKNOWN,
+        ),
+    ] {
+        rows.push(rest(operation, what, method, path, body, code, names));
+    }
 }
 
 fn mutation_rows(f: &Fixture, rows: &mut Vec<Row>) {

@@ -14,6 +14,7 @@ mod event_schemas;
 mod files_exports;
 mod files_products;
 mod graphql;
+mod ledger_api;
 mod ledger_proofs;
 mod no_skip;
 mod projections;

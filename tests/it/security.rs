@@ -259,6 +259,15 @@ fn matrix(shop: &Shop) -> Vec<Operation> {
         gql("resumeWebhook", ManageIntegrations, format!(r#"mutation {{ resumeWebhook(id: "{hook}") {{ url }} }}"#)),
         // Last: the retailer's own manager removes the webhook for good.
         gql("removeWebhook", ManageIntegrations, format!(r#"mutation {{ removeWebhook(id: "{hook}") }}"#)),
+        // The verifiable ledger (an event id the ledger does not hold, a cosignature that
+        // does not verify: past the permission check, refused for another reason).
+        gql("ledgerCheckpoints", ReadLog, "{ ledgerCheckpoints { treeSize note } }".into()),
+        gql("ledgerCheckpoint", ReadLog, "{ ledgerCheckpoint { treeSize note } }".into()),
+        gql("inclusionProof", ReadLog, format!(r#"{{ inclusionProof(eventId: "{sale}") {{ leafIndex proof }} }}"#)),
+        gql("consistencyProof", ReadLog, "{ consistencyProof(fromSize: 0) { proof } }".into()),
+        gql("ledgerKeys", ReadLog, "{ ledgerKeys { signing } }".into()),
+        gql("issueCheckpoint", ReadLog, "mutation { issueCheckpoint { treeSize } }".into()),
+        gql("addCosignature", ReadLog, r#"mutation { addCosignature(treeSize: 0, witnessKey: "w", line: "x") { treeSize } }"#.into()),
         // The subscription.
         Operation {
             name: "ledgerEvents".into(),
@@ -272,6 +281,15 @@ fn matrix(shop: &Shop) -> Vec<Operation> {
         http_with(Method::PUT, "/api/v1/sales/{saleId}/lines/{lineNumber}/serial", format!("/api/v1/sales/{sale}/lines/99/serial"), Some(json!({ "serialNumber": "SN-OTHER" })), RecordSerials),
         http(Method::DELETE, "/api/v1/sales/{saleId}/lines/{lineNumber}/serial", format!("/api/v1/sales/{sale}/lines/99/serial"), RecordSerials),
         http_with(Method::POST, "/api/v1/sales/{saleId}/fulfilments", format!("/api/v1/sales/{sale}/fulfilments"), Some(json!({ "lines": [{ "lineNumber": 99 }] })), Fulfil),
+        http(Method::GET, "/api/v1/ledger/checkpoints", "/api/v1/ledger/checkpoints".into(), ReadLog),
+        http(Method::POST, "/api/v1/ledger/checkpoints", "/api/v1/ledger/checkpoints".into(), ReadLog),
+        http(Method::GET, "/api/v1/ledger/checkpoints/latest", "/api/v1/ledger/checkpoints/latest".into(), ReadLog),
+        http(Method::GET, "/api/v1/ledger/checkpoints/{treeSize}", "/api/v1/ledger/checkpoints/0".into(), ReadLog),
+        http(Method::GET, "/api/v1/ledger/checkpoints/{treeSize}/note", "/api/v1/ledger/checkpoints/0/note".into(), ReadLog),
+        http_with(Method::POST, "/api/v1/ledger/checkpoints/{treeSize}/cosignatures", "/api/v1/ledger/checkpoints/0/cosignatures".into(), Some(json!({ "witnessKey": "w", "line": "x" })), ReadLog),
+        http(Method::GET, "/api/v1/ledger/keys", "/api/v1/ledger/keys".into(), ReadLog),
+        http(Method::GET, "/api/v1/ledger/proofs/consistency", "/api/v1/ledger/proofs/consistency?from=0".into(), ReadLog),
+        http(Method::GET, "/api/v1/ledger/proofs/inclusion", format!("/api/v1/ledger/proofs/inclusion?eventId={sale}"), ReadLog),
         // Files.
         http(Method::GET, "/exports/products.csv", "/exports/products.csv".into(), Read),
         http(Method::GET, "/exports/sales-detail.csv", "/exports/sales-detail.csv".into(), Read),

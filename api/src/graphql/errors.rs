@@ -128,6 +128,15 @@ impl From<QueryError> for ApiError {
     }
 }
 
+impl From<projections::proofs::queries::ProofQueryError> for ApiError {
+    fn from(error: projections::proofs::queries::ProofQueryError) -> Self {
+        match error.code() {
+            code @ ("INTERNAL" | "UNAVAILABLE") => ApiError::failure(code, &error),
+            code => ApiError::new(code, error.to_string()),
+        }
+    }
+}
+
 impl From<replay::history::HistoryError> for ApiError {
     fn from(error: replay::history::HistoryError) -> Self {
         use replay::history::HistoryError;

@@ -5,7 +5,8 @@
 //! Split by area, merged with `MergedObject`/`MergedSubscription`:
 //! [`products`], [`settings`], [`sales`] (the POS view and every sale command),
 //! [`reports`] (fulfilment and sales reports), [`trace`] (serial traceability), [`events`]
-//! (the raw log, auditors only) and [`subscriptions`] (live ledger events). [`context`]
+//! (the raw log, auditors only), [`ledger`] (the verifiable ledger's checkpoints and
+//! proofs, auditors and managers) and [`subscriptions`] (live ledger events). [`context`]
 //! holds the request's data and the helpers every resolver shares; [`errors`] how refusals
 //! and failures become errors with a stable `extensions.code`.
 //!
@@ -26,6 +27,7 @@
 pub mod context;
 pub mod errors;
 pub mod events;
+pub mod ledger;
 pub mod products;
 pub mod reports;
 pub mod sales;
@@ -61,6 +63,7 @@ pub struct QueryRoot(
     reports::ReportQuery,
     trace::TraceQuery,
     events::EventQuery,
+    ledger::LedgerQuery,
     webhooks::WebhookQuery,
 );
 
@@ -71,6 +74,7 @@ pub struct MutationRoot(
     settings::SettingsMutation,
     sales::SaleMutation,
     webhooks::WebhookMutation,
+    ledger::LedgerMutation,
 );
 
 /// Every subscription.

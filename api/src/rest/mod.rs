@@ -5,16 +5,22 @@
 //! - `GET /api/v1/lines/pending-serial`, `PUT|DELETE /api/v1/sales/{saleId}/lines/{lineNumber}/serial`,
 //!   `POST /api/v1/sales/{saleId}/fulfilments` ([`sales`])
 //! - `GET /api/v1/serials/trace?serialNumber=` ([`serials`])
+//! - `GET|POST /api/v1/ledger/checkpoints`, `GET /api/v1/ledger/checkpoints/latest`,
+//!   `GET /api/v1/ledger/checkpoints/{treeSize}[/note]`,
+//!   `POST /api/v1/ledger/checkpoints/{treeSize}/cosignatures`,
+//!   `GET /api/v1/ledger/proofs/inclusion|consistency`, `GET /api/v1/ledger/keys`
+//!   ([`ledger`]: the verifiable ledger's checkpoints and proofs)
 //! - `GET /openapi.json`: the OpenAPI 3.1 document generated from these handlers
 //!   ([`ApiDoc`]); the committed copy `api/openapi.json` is checked for staleness by a test.
 //!
-//! Every answer is JSON; every error is `{"error": {"code", "message", "details"}}` with the
+//! Every answer is JSON (but a checkpoint's note, `text/plain`); every error is `{"error": {"code", "message", "details"}}` with the
 //! status [`errors::status_of`] gives its code. Writes take an `Idempotency-Key`
 //! ([`idempotency`]).
 
 pub mod errors;
 pub mod extract;
 pub mod idempotency;
+pub mod ledger;
 pub mod models;
 pub mod products;
 pub mod sales;
@@ -52,12 +58,22 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
         sales::remove_serial,
         sales::fulfil,
         serials::trace,
+        ledger::list_checkpoints,
+        ledger::issue_checkpoint,
+        ledger::latest_checkpoint,
+        ledger::checkpoint_at,
+        ledger::checkpoint_note,
+        ledger::add_cosignature,
+        ledger::inclusion_proof,
+        ledger::consistency_proof,
+        ledger::keys,
     ),
     modifiers(&BearerAuth),
     tags(
         (name = "products", description = "Products' serial number options."),
         (name = "sales", description = "Serials on sale lines, and fulfilment."),
         (name = "serials", description = "Serial traceability."),
+        (name = "ledger", description = "The verifiable ledger: signed checkpoints of the retailer's Merkle tree of events, witnesses' cosignatures, inclusion and consistency proofs (auditors and managers)."),
     ),
 )]
 pub struct ApiDoc;
@@ -102,6 +118,35 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/v1/sales/{saleId}/fulfilments", post(sales::fulfil))
         .route("/api/v1/serials/trace", get(serials::trace))
+        .route(
+            "/api/v1/ledger/checkpoints",
+            get(ledger::list_checkpoints).post(ledger::issue_checkpoint),
+        )
+        .route(
+            "/api/v1/ledger/checkpoints/latest",
+            get(ledger::latest_checkpoint),
+        )
+        .route(
+            "/api/v1/ledger/checkpoints/{treeSize}",
+            get(ledger::checkpoint_at),
+        )
+        .route(
+            "/api/v1/ledger/checkpoints/{treeSize}/note",
+            get(ledger::checkpoint_note),
+        )
+        .route(
+            "/api/v1/ledger/checkpoints/{treeSize}/cosignatures",
+            post(ledger::add_cosignature),
+        )
+        .route(
+            "/api/v1/ledger/proofs/inclusion",
+            get(ledger::inclusion_proof),
+        )
+        .route(
+            "/api/v1/ledger/proofs/consistency",
+            get(ledger::consistency_proof),
+        )
+        .route("/api/v1/ledger/keys", get(ledger::keys))
         .route("/openapi.json", get(openapi))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .fallback(no_such_endpoint)

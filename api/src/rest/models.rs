@@ -413,3 +413,184 @@ pub struct TraceResult {
     /// One unit per product recorded with the serial.
     pub units: Vec<TraceUnit>,
 }
+
+/// A witness's cosignature of a checkpoint.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CosignatureResult {
+    /// The witness (its key's name).
+    pub witness: String,
+    /// When the witness cosigned, from its signature (RFC 3339).
+    #[schema(value_type = String, format = DateTime)]
+    #[serde(with = "time::serde::rfc3339")]
+    pub signed_at: OffsetDateTime,
+    /// The cosignature line of the note, ending with a newline.
+    pub line: String,
+}
+
+/// A checkpoint: the retailer's tree size and root (and serial map root) at one moment, as
+/// a C2SP signed note.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckpointResult {
+    /// The log's origin line (names the retailer).
+    pub origin: String,
+    /// Events (leaves) in the tree.
+    #[schema(minimum = 0)]
+    pub tree_size: u64,
+    /// The Merkle tree's root (RFC 9162), lower-case hex.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
+    pub root_hash: String,
+    /// The serial map's root, lower-case hex.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
+    pub serial_map_root: String,
+    /// When it was issued (RFC 3339).
+    #[schema(value_type = String, format = DateTime)]
+    #[serde(with = "time::serde::rfc3339")]
+    pub issued_at: OffsetDateTime,
+    /// Whether the ledger signed it (it has no key configured otherwise).
+    pub signed: bool,
+    /// The signing key's name; null when unsigned.
+    pub key_name: Option<String>,
+    /// The verifier (public) key that checks the signature; null when unsigned.
+    pub verifier_key: Option<String>,
+    /// The signed note as issued (the body alone when unsigned), without cosignatures:
+    /// what a witness cosigns.
+    pub note: String,
+    /// The note followed by every witness's cosignature line: what an auditor keeps (also
+    /// `GET .../checkpoints/{treeSize}/note`).
+    pub note_with_cosignatures: String,
+    /// Witnesses' cosignatures, by witness name.
+    pub cosignatures: Vec<CosignatureResult>,
+}
+
+/// `GET /api/v1/ledger/checkpoints`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckpointList {
+    /// The checkpoints, newest first.
+    pub checkpoints: Vec<CheckpointResult>,
+}
+
+/// `GET /api/v1/ledger/checkpoints` query.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CheckpointListParams {
+    /// How many checkpoints, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<u32>,
+    /// Only checkpoints of fewer leaves than this (the last `treeSize` of the previous
+    /// page, for the next).
+    #[param(minimum = 0, maximum = 9007199254740991_u64)]
+    pub before: Option<u64>,
+}
+
+/// The query of an endpoint that takes no parameters: any given is refused (400), as every
+/// other endpoint refuses one it does not know.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoParams {}
+
+/// `POST /api/v1/ledger/checkpoints/{treeSize}/cosignatures`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CosignRequest {
+    /// The witness's verifier key, `name+id+base64` of a `cosignature/v1` (0x04) key.
+    pub witness_key: String,
+    /// The witness's cosignature line of the checkpoint's note, `— name base64` (the
+    /// newline after it optional).
+    pub line: String,
+}
+
+/// `GET /api/v1/ledger/proofs/inclusion` query.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct InclusionParams {
+    /// The event (its `eventId`).
+    #[param(value_type = uuid::Uuid)]
+    pub event_id: String,
+    /// The tree the proof is for (a checkpoint's tree size); the newest checkpoint's when
+    /// not given.
+    #[param(minimum = 0, maximum = 9007199254740991_u64)]
+    pub tree_size: Option<u64>,
+}
+
+/// The proof that an event is a leaf of the retailer's tree.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InclusionResult {
+    /// The event.
+    pub event_id: String,
+    /// Its leaf index (from 0).
+    pub leaf_index: u64,
+    /// The tree the proof is for.
+    pub tree_size: u64,
+    /// The RFC 9162 audit path, lower-case hex, leaf to root. The leaf is the SHA-256 of
+    /// `0x00 ‖` the event's 32-byte hash.
+    pub proof: Vec<String>,
+}
+
+/// `GET /api/v1/ledger/proofs/consistency` query.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ConsistencyParams {
+    /// The older tree size.
+    #[param(minimum = 0, maximum = 9007199254740991_u64)]
+    pub from: u64,
+    /// The newer tree size; the newest checkpoint's when not given.
+    #[param(minimum = 0, maximum = 9007199254740991_u64)]
+    pub to: Option<u64>,
+}
+
+/// The proof that the retailer's tree of `to` leaves extends its tree of `from` leaves.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConsistencyResult {
+    /// The older tree size.
+    pub from: u64,
+    /// The newer tree size.
+    pub to: u64,
+    /// The RFC 9162 consistency proof, lower-case hex (empty from 0 or between equal
+    /// sizes).
+    pub proof: Vec<String>,
+}
+
+/// A key the ledger signs with.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LedgerKeyResult {
+    /// The key's name.
+    pub name: String,
+    /// The verifier (public) key text, `name+id+base64`.
+    pub verifier_key: String,
+}
+
+/// A key that signed some of the retailer's checkpoints.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UsedKeyResult {
+    /// The key's name.
+    pub name: String,
+    /// The verifier (public) key text that checks those checkpoints.
+    pub verifier_key: String,
+    /// The smallest tree size it signed.
+    pub first_tree_size: u64,
+    /// The largest tree size it signed.
+    pub last_tree_size: u64,
+}
+
+/// The ledger's signing keys, now and over the retailer's checkpoints (after a key
+/// rotation, older checkpoints still verify with the key that signed them).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LedgerKeysResult {
+    /// The key new checkpoints are signed with; null when the server has none.
+    pub current: Option<LedgerKeyResult>,
+    /// Whether new checkpoints are signed.
+    pub signing: bool,
+    /// Every key that signed one of the retailer's checkpoints, first used first.
+    pub used: Vec<UsedKeyResult>,
+}
