@@ -377,7 +377,7 @@ pub enum Consistency {
         recomputed: Option<Hash>,
         /// The first leaf whose event differs from what the ledger's own tree recorded, with
         /// the event now there, when the proofs tables still hold the old leaves.
-        first_difference: Option<(u64, Option<RecordedEvent>)>,
+        first_difference: Option<(u64, Option<Box<RecordedEvent>>)>,
     },
 }
 
@@ -467,7 +467,7 @@ async fn first_difference(
     tenant_id: TenantId,
     tree: &Recomputed,
     size: u64,
-) -> Result<Option<(u64, Option<RecordedEvent>)>, SignedError> {
+) -> Result<Option<(u64, Option<Box<RecordedEvent>>)>, SignedError> {
     let leaves = tree.leaves.as_deref().unwrap_or_default();
     let mut tx = db.snapshot().await?;
     let stored = projections::proofs::queries::leaf_hashes(&mut tx, tenant_id, size).await?;
@@ -476,7 +476,7 @@ async fn first_difference(
         let index = index as u64;
         match leaves.get(index as usize) {
             Some((hash, event)) if hash != stored_hash => {
-                return Ok(Some((index, Some(event.clone()))));
+                return Ok(Some((index, Some(Box::new(event.clone())))));
             }
             None => return Ok(Some((index, None))),
             Some(_) => {}

@@ -34,6 +34,7 @@ on_both_backends!(
     a_new_key_signs_from_a_tree_size_on_and_old_checkpoints_stay_verifiable_with_the_old_key,
     the_reissue_trail_reads_both_ways,
     every_serial_of_a_generated_workload_of_two_retailers_is_proven_complete,
+    the_server_issues_a_checkpoint_every_n_events_and_after_t_seconds,
 );
 
 // ---- helpers --------------------------------------------------------------------------------
@@ -530,9 +531,11 @@ async fn a_log_cut_and_re_appended_is_caught_through_consistency_with_an_earlier
         .envelope
         .event_id;
     delete_stream(db, story.shop.tenant_id, &streams::sale(story.second)).await;
+    let mut last = None;
     for invoice in ["INV-D", "INV-E", "INV-F", "INV-G", "INV-H"] {
-        story.shop.open(invoice, "Dora").await;
+        last = story.shop.open(invoice, "Dora").await.1.position();
     }
+    tests::wait_until_readable(&db.store, last.unwrap()).await;
     db.execute_raw("DELETE FROM ledger_checkpoints")
         .await
         .unwrap();
@@ -824,4 +827,74 @@ async fn every_serial_of_a_generated_workload_of_two_retailers_is_proven_complet
         }
     }
     assert!(proven >= 10);
+}
+
+async fn tree_size(shop: &Shop) -> u64 {
+    let mut tx = shop.runner.db().snapshot().await.unwrap();
+    let state = queries::state(&mut tx, shop.tenant_id).await.unwrap();
+    tx.rollback().await.unwrap();
+    state.tree_size
+}
+
+async fn latest_size(shop: &Shop) -> Option<u64> {
+    let mut tx = shop.runner.db().snapshot().await.unwrap();
+    let latest = checkpoints::latest(&mut tx, shop.tenant_id).await.unwrap();
+    tx.rollback().await.unwrap();
+    latest.map(|latest| latest.checkpoint.tree_size)
+}
+
+async fn wait_for_checkpoint_of(shop: &Shop, size: u64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while latest_size(shop).await != Some(size) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no checkpoint of {size} leaves was issued (newest: {:?})",
+            latest_size(shop).await
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+async fn the_server_issues_a_checkpoint_every_n_events_and_after_t_seconds(db: &TestStore) {
+    let shop = Shop::new(db).await;
+    let (signing, public) = key("test-ledger");
+    let signing = std::sync::Arc::new(signing);
+    let options = |every_events, every_seconds| api::ledger::LedgerOptions {
+        signing_key: Some(signing.clone()),
+        every_events,
+        every_seconds,
+        poll_interval: std::time::Duration::from_millis(20),
+    };
+    let phone = shop.product("PHONE", SerialMode::Required).await;
+    let (sale, _) = shop.open("INV-A", "Alice").await;
+    shop.add(sale, phone).await;
+    shop.assign(sale, 1, "SN-1").await;
+    shop.add(sale, phone).await;
+    shop.fold_proofs().await;
+    let size = tree_size(&shop).await;
+    assert!(size >= 5);
+    // Every 5 events, never by age: the log has grown by at least 5 since no checkpoint.
+    let task = api::ledger::spawn(shop.runner.db().clone(), options(5, 86_400));
+    wait_for_checkpoint_of(&shop, size).await;
+    // Two more events: not yet due.
+    shop.assign(sale, 2, "SN-2").await;
+    shop.open("INV-B", "Bob").await;
+    shop.fold_proofs().await;
+    let grown = tree_size(&shop).await;
+    assert_eq!(grown, size + 2);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(latest_size(&shop).await, Some(size));
+    task.stop().await;
+
+    // By age: once the newest checkpoint is a second old, the two events are checkpointed.
+    let task = api::ledger::spawn(shop.runner.db().clone(), options(1_000, 1));
+    wait_for_checkpoint_of(&shop, grown).await;
+    task.stop().await;
+    let mut tx = shop.runner.db().snapshot().await.unwrap();
+    let latest = checkpoints::latest(&mut tx, shop.tenant_id)
+        .await
+        .unwrap()
+        .unwrap();
+    tx.rollback().await.unwrap();
+    ledger_proof::checkpoint::open_checkpoint(&latest.note, std::slice::from_ref(&public)).unwrap();
 }

@@ -1,6 +1,8 @@
 //! A retailer issuing commands through the real command service, with its projections
 //! folded on demand: the shop the replay and ledger tests tell their stories in.
 
+#![allow(clippy::unwrap_used)] // a test fixture: a failed command is a failed test
+
 use api::commands::{CommandContext, CommandOutcome, CommandService, NewProduct};
 use domain::sale::{FulfilLines, LineSelection, OpenSale};
 use event_schemas::*;
