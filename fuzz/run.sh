@@ -17,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 seconds="${1:-60}"
-targets=(serial_number product_csv event_decode graphql_variables)
+targets=(serial_number product_csv event_decode graphql_variables evidence_file checkpoint_note)
 export RUSTC_BOOTSTRAP=1
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
