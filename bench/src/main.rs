@@ -2,7 +2,7 @@
 //! limits, on SQLite and PostgreSQL, as JSON lines, with medians of several runs.
 //!
 //! One command per scenario (`append`, `rebuild`, `lookup`, `graphql`, `subscription`,
-//! `memory`; `all` runs them in turn). Every run uses a fresh database. `--quick` runs
+//! `memory`, `proofs`; `all` runs them in turn). Every run uses a fresh database. `--quick` runs
 //! seconds-long versions on small data, to prove the tool works (CI); its figures are not
 //! for comparison. `report` regenerates the table in `BENCHMARKS.md` from the results file.
 
@@ -13,6 +13,7 @@ mod load;
 mod lookup;
 mod mix;
 mod overhead;
+mod proofs;
 mod rebuild;
 mod report;
 mod server;
@@ -136,6 +137,16 @@ enum Command {
         #[arg(long)]
         seconds: Option<f64>,
     },
+    /// Scenario 7: the verifiable ledger: the proofs projection under the 32-client append
+    /// load (lag, fold rate vs the append rate) and its storage per event (vs the events
+    /// table); inclusion proofs on a large tree (vs the one-row SELECT); checking a
+    /// 1,000-event evidence file offline (vs parsing it).
+    Proofs {
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        size: ProofsArgs,
+    },
     /// Every scenario in turn, with its defaults.
     All {
         #[command(flatten)]
@@ -169,6 +180,50 @@ struct LookupArgs {
     /// Seconds of each HTTP phase (default 10; quick 1).
     #[arg(long)]
     seconds: Option<f64>,
+}
+
+#[derive(clap::Args, Clone)]
+struct ProofsArgs {
+    /// Seconds of the append load (default 10; quick 1).
+    #[arg(long)]
+    seconds: Option<f64>,
+    /// Leaves of the tree the inclusion proofs are made in (default 10,000,000; quick 20,000).
+    #[arg(long)]
+    leaves: Option<u64>,
+    /// Inclusion proofs timed (default 10,000; quick 500).
+    #[arg(long)]
+    samples: Option<usize>,
+    /// Events of the evidence file's serial (default 1,000; quick 100).
+    #[arg(long)]
+    evidence_events: Option<u64>,
+    /// Parts to run (repeatable; all by default): append (with storage), inclusion, evidence.
+    #[arg(long = "part", value_enum)]
+    parts: Vec<proofs::Part>,
+}
+
+impl ProofsArgs {
+    fn size(&self, quick: bool) -> proofs::ProofsSize {
+        proofs::ProofsSize {
+            seconds: seconds(self.seconds, quick),
+            leaves: self
+                .leaves
+                .unwrap_or(if quick { 20_000 } else { 10_000_000 }),
+            samples: self.samples.unwrap_or(if quick { 500 } else { 10_000 }),
+            evidence_events: self
+                .evidence_events
+                .unwrap_or(if quick { 100 } else { 1_000 }),
+            checks: if quick { 5 } else { 20 },
+            parts: if self.parts.is_empty() {
+                vec![
+                    proofs::Part::Append,
+                    proofs::Part::Inclusion,
+                    proofs::Part::Evidence,
+                ]
+            } else {
+                self.parts.clone()
+            },
+        }
+    }
 }
 
 impl LookupArgs {
@@ -225,6 +280,13 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 }),
                 Scenario::Graphql(None),
                 Scenario::Subscription(Vec::new(), None),
+                Scenario::Proofs(ProofsArgs {
+                    seconds: None,
+                    leaves: None,
+                    samples: None,
+                    evidence_events: None,
+                    parts: Vec::new(),
+                }),
             ] {
                 measure(&common, &scenario).await?;
             }
@@ -246,6 +308,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             rates,
             seconds,
         } => measure(&common, &Scenario::Subscription(rates, seconds)).await,
+        Command::Proofs { common, size } => measure(&common, &Scenario::Proofs(size)).await,
     }
 }
 
@@ -255,6 +318,7 @@ enum Scenario {
     Lookup(LookupArgs),
     Graphql(Option<f64>),
     Subscription(Vec<f64>, Option<f64>),
+    Proofs(ProofsArgs),
 }
 
 /// Runs a scenario `runs` times per backend, recording every run's figures, then prints the
@@ -289,6 +353,7 @@ async fn measure(common: &Common, scenario: &Scenario) -> anyhow::Result<()> {
                     };
                     lag::run(backend, url, &rates, seconds(*given, quick), run).await?
                 }
+                Scenario::Proofs(size) => proofs::run(backend, url, &size.size(quick), run).await?,
             };
             recorder.record(run, figures)?;
         }
