@@ -553,7 +553,7 @@ async fn a_sale_goes_from_adding_units_through_serials_and_fulfilment_to_refund_
     let trace = app
         .ok(
             &auditor,
-            r#"query($product: ID) { serialTrace(serialNumber: "SN-002", productId: $product) { status invoiceNumber history { eventType action statusAfter invoiceNumber cursor channel reason hash actor { kind displayName } refund { amountMinor } reissueOf { invoiceNumber lineNumber } } } }"#,
+            r#"query($product: ID) { serialTrace(serialNumber: "SN-002", productId: $product) { status invoiceNumber history { eventType action statusAfter invoiceNumber cursor channel reason hash actor { kind displayName } refund { amountMinor } reissueOf { invoiceNumber lineNumber } replacedBy { invoiceNumber lineNumber } replacedBySerial } } }"#,
             json!({ "product": phone }),
         )
         .await;
@@ -589,6 +589,12 @@ async fn a_sale_goes_from_adding_units_through_serials_and_fulfilment_to_refund_
         unit["history"][3]["reissueOf"],
         json!({ "invoiceNumber": "INV-1042", "lineNumber": 2 })
     );
+    // The re-issue names the line and the unit that replace the returned one.
+    assert_eq!(
+        unit["history"][3]["replacedBy"],
+        json!({ "invoiceNumber": "INV-2001", "lineNumber": 1 })
+    );
+    assert_eq!(unit["history"][3]["replacedBySerial"], "SN-777");
 
     // The POS view by invoice number, ignoring case.
     let data = app

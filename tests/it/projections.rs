@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 on_both_backends!(
     a_projection_that_cannot_fold_an_event_stops_there_and_reports_it,
-    waiting_for_a_position_returns_once_every_projection_has_folded_it,
+    waiting_for_a_position_returns_once_every_read_model_has_folded_it,
     stopping_the_runner_mid_stream_and_restarting_neither_loses_nor_doubles_anything,
     two_runners_at_once_fold_each_event_exactly_once,
     a_rebuild_is_safe_to_interrupt_and_run_again,
@@ -245,7 +245,7 @@ async fn a_projection_that_cannot_fold_an_event_stops_there_and_reports_it(db: &
     );
 }
 
-async fn waiting_for_a_position_returns_once_every_projection_has_folded_it(db: &TestStore) {
+async fn waiting_for_a_position_returns_once_every_read_model_has_folded_it(db: &TestStore) {
     let tenant_id = TenantId::new_v7();
     let runner = migrated_runner(
         db,
@@ -286,8 +286,11 @@ async fn waiting_for_a_position_returns_once_every_projection_has_folded_it(db: 
         .wait_for(written.position, Duration::from_secs(10))
         .await
         .unwrap();
+    // Read-your-writes waits for the read models; the proofs follow on their own.
     for status in runner.status() {
-        assert!(status.position >= written.position);
+        if status.projection.is_read_model() {
+            assert!(status.position >= written.position);
+        }
     }
     let again = append(
         db,

@@ -169,7 +169,13 @@ impl Shop {
             .collect()
     }
 
+    /// The serial's history. A scan reads the log, whose reader holds back the newest commits
+    /// for a moment on PostgreSQL, so it first waits until every committed event is readable.
     pub async fn history(&self, serial: &str, source: HistorySource) -> SerialHistory {
+        if source == HistorySource::Scan {
+            crate::wait_until_visible(self.service.store(), self.committed_events_of_all().await)
+                .await;
+        }
         let query = HistoryQuery {
             source,
             ..HistoryQuery::new(self.tenant_id, serial)
@@ -228,6 +234,20 @@ impl Shop {
                     .await
                     .unwrap()
             }
+        };
+        u64::try_from(count).unwrap()
+    }
+
+    async fn committed_events_of_all(&self) -> u64 {
+        let count: i64 = match self.runner.db() {
+            ReadDb::Sqlite { readers, .. } => sqlx::query_scalar("SELECT COUNT(*) FROM events")
+                .fetch_one(readers)
+                .await
+                .unwrap(),
+            ReadDb::Postgres(pool) => sqlx::query_scalar("SELECT COUNT(*) FROM events")
+                .fetch_one(pool)
+                .await
+                .unwrap(),
         };
         u64::try_from(count).unwrap()
     }

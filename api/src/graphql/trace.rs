@@ -75,8 +75,16 @@ pub struct SerialHistoryEvent {
     pub reason: Option<String>,
     /// The amount refunded (return).
     pub refund: Option<Money>,
-    /// For a re-issue, the returned line it re-issues.
+    /// For a re-issue, the returned line it re-issues; for an assignment on a re-issue
+    /// line, the returned unit this serial replaces.
     pub reissue_of: Option<ReissueRef>,
+    /// The serial of the unit `reissueOf` names, when one was recorded.
+    pub reissue_of_serial: Option<String>,
+    /// For a re-issue: the line that replaces the returned unit, and the replacement's
+    /// serial once one is recorded (`replacedBySerial`).
+    pub replaced_by: Option<ReissueRef>,
+    /// The replacement unit's serial, once recorded on the re-issue line.
+    pub replaced_by_serial: Option<String>,
     /// When it was recorded.
     pub recorded_at: OffsetDateTime,
 }
@@ -104,11 +112,20 @@ impl From<HistoryEntry> for SerialHistoryEvent {
             channel: entry.channel.into(),
             reason: entry.reason,
             refund: entry.refund.map(Money::from),
+            reissue_of_serial: entry.reissue_of.as_ref().and_then(|of| of.serial.clone()),
             reissue_of: entry.reissue_of.map(|of| {
                 ReissueRef::from(ReissueOf {
                     sale_id: of.sale_id,
                     invoice_number: of.invoice_number,
                     line_number: of.line_number,
+                })
+            }),
+            replaced_by_serial: entry.replaced_by.as_ref().and_then(|by| by.serial.clone()),
+            replaced_by: entry.replaced_by.map(|by| {
+                ReissueRef::from(ReissueOf {
+                    sale_id: by.sale_id,
+                    invoice_number: by.invoice_number,
+                    line_number: by.line_number,
                 })
             }),
             recorded_at: entry.event.recorded_at,
