@@ -2,9 +2,10 @@
 //! same run.
 //!
 //! 1. **The tree keeps up with the append rate.** The command mix ([`crate::mix`]) from 32
-//!    clients for N seconds while one task folds the `proofs` projection alone (its batches
-//!    in a loop, woken by the store like the server's follower), its lag (events of the log
-//!    it has not folded) sampled every 100 ms. Then, the load stopped, the projection is
+//!    clients for N seconds while the server's follower folds the `proofs` projection alone
+//!    (`ProjectionRunner::spawn_only`), its lag (events of the log it has not folded)
+//!    sampled every 100 ms; the command rate against the same load run first on the same
+//!    database with no follower. Then, the load stopped, the projection is
 //!    rebuilt alone from the log: its fold rate, against the append rate of the run (events
 //!    per second); and the events it folded during the load, per second of load, against
 //!    the same rate (1.0x: it kept up).
@@ -37,14 +38,13 @@ use event_schemas::{Channel, DeliveryMode, LineNumber, Money, SaleId, SaleType, 
 use ledger_proof::checkpoint::{SigningKey, VerifierKey, generate_signing_key};
 use ledger_proof::merkle::{Hash, TreeAppender, verify_inclusion};
 use projections::proofs::{checkpoints, queries};
-use projections::{BatchOutcome, Projection, ReadDb, ReadTx};
+use projections::{Projection, ReadDb, ReadTx};
 use rand::{Rng as _, SeedableRng as _, rngs::SmallRng};
 use replay::history::{HistoryQuery, HistorySource, serial_history};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use store::{EventStore as _, Position};
-use tokio::sync::watch;
 
 /// Which parts of the scenario to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -113,39 +113,17 @@ async fn keeps_up(
     let database = Database::create(backend, postgres_url).await?;
     let shop = Shop::open(&database).await?;
     let runner = shop.state.projections.clone();
-    // The set-up's events first, so the lag measured is the load's.
+    let duration = Duration::from_secs_f64(seconds);
+
+    // The limit: the same load with no follower, on the same database, first.
+    let alone = append::drive(&shop, CLIENTS, duration, run).await?;
+    // Its events first, so the lag measured is the second load's.
     runner.catch_up(Projection::Proofs).await?;
     let before = shop.state.store.count_after(Position::START).await?;
 
-    // The follower: the proofs projection's batches in a loop, woken by the store's appends
-    // (as `ProjectionRunner::spawn` follows each projection), polling every 100 ms.
-    let (stop, mut stopped) = watch::channel(false);
-    let folded = Arc::new(AtomicU64::new(0));
-    let follower = {
-        let runner = runner.clone();
-        let store = shop.state.store.clone();
-        let folded = folded.clone();
-        tokio::spawn(async move {
-            let mut wakeups = store.wakeups();
-            while !*stopped.borrow_and_update() {
-                wakeups.borrow_and_update();
-                match runner.run_batch(Projection::Proofs).await? {
-                    BatchOutcome::Applied(count) => {
-                        folded.fetch_add(count as u64, Ordering::Relaxed);
-                        continue;
-                    }
-                    BatchOutcome::Raced => continue,
-                    BatchOutcome::CaughtUp => {}
-                }
-                tokio::select! {
-                    _ = wakeups.changed() => {}
-                    _ = stopped.changed() => {}
-                    () = tokio::time::sleep(Duration::from_millis(100)) => {}
-                }
-            }
-            anyhow::Ok(())
-        })
-    };
+    // The follower: the server's own (`ProjectionRunner::spawn` for the proofs alone), with
+    // its pause between batches that do not fill.
+    let follower = runner.spawn_only(&[Projection::Proofs]);
     // The sampler: the lag every 100 ms.
     let sampling = Arc::new(AtomicBool::new(true));
     let sampler = {
@@ -162,10 +140,11 @@ async fn keeps_up(
         })
     };
 
-    let duration = Duration::from_secs_f64(seconds);
-    let driven = append::drive(&shop, CLIENTS, duration, run).await?;
-    let folded_during_load = folded.load(Ordering::Relaxed);
+    // Another run number: its invoices and serials must not collide with the first load's.
+    let driven = append::drive(&shop, CLIENTS, duration, run + 1_000).await?;
+    let at_end_of_load = shop.state.store.count_after(Position::START).await?;
     let final_lag = runner.lag(Projection::Proofs).await?;
+    let folded_during_load = at_end_of_load.saturating_sub(before + final_lag);
     sampling.store(false, Ordering::Relaxed);
     let mut lags = sampler.await??;
     lags.push(final_lag);
@@ -175,8 +154,7 @@ async fn keeps_up(
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let catch_up = caught.elapsed();
-    let _ = stop.send(true);
-    follower.await??;
+    follower.stop().await;
     runner.catch_up(Projection::Proofs).await?;
 
     // Storage, as the live follower wrote it.
@@ -191,8 +169,9 @@ async fn keeps_up(
     database.drop_database().await?;
 
     let elapsed = driven.elapsed.as_secs_f64();
-    let appended = events.saturating_sub(before);
+    let appended = at_end_of_load.saturating_sub(before);
     let append_events_rate = driven.stats.events as f64 / elapsed;
+    let alone_commands_rate = alone.stats.commands as f64 / alone.elapsed.as_secs_f64();
     let fold_rate = refolded as f64 / fold_elapsed.as_secs_f64();
     let max_lag = lags.iter().copied().max().unwrap_or_default();
     eprintln!(
@@ -210,7 +189,8 @@ async fn keeps_up(
     let plain =
         |metric: &str, value: f64| Figure::plain(SCENARIO, &backend_name, &case, metric, value);
     let mut figures = vec![
-        plain("commands/s", driven.stats.commands as f64 / elapsed),
+        plain("commands/s", driven.stats.commands as f64 / elapsed)
+            .against("commands/s without the follower", alone_commands_rate),
         plain("events/s", append_events_rate),
         plain("proofs lag max events", max_lag as f64),
         plain("proofs lag final events", final_lag as f64),

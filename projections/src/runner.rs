@@ -31,6 +31,12 @@ pub struct RunnerOptions {
     pub poll_interval: Duration,
     /// How long a failed projection waits before retrying its batch.
     pub retry_delay: Duration,
+    /// After a batch that did not fill, how long a projection no read waits for
+    /// ([`Projection::is_read_model`] false: the proofs) lets the log grow before its next
+    /// batch. Its batches then come at most this often under load, each folding what arrived
+    /// meanwhile: on SQLite's single writer, a follower committing a batch per append would
+    /// hold the write lock (and an fsync) as often as the commands do.
+    pub background_pause: Duration,
 }
 
 impl Default for RunnerOptions {
@@ -39,6 +45,7 @@ impl Default for RunnerOptions {
             batch_size: 500,
             poll_interval: Duration::from_millis(100),
             retry_delay: Duration::from_secs(1),
+            background_pause: Duration::from_millis(250),
         }
     }
 }
@@ -349,9 +356,15 @@ impl ProjectionRunner {
     /// abort the tasks: a database call cancelled half-way can leave the connection inside a
     /// transaction.
     pub fn spawn(&self) -> RunningProjections {
+        self.spawn_only(&Projection::ALL)
+    }
+
+    /// Follows the log with only these projections, as [`ProjectionRunner::spawn`] does.
+    pub fn spawn_only(&self, projections: &[Projection]) -> RunningProjections {
         let (stop, stopped) = watch::channel(false);
-        let tasks = Projection::ALL
-            .into_iter()
+        let tasks = projections
+            .iter()
+            .copied()
             .map(|projection| {
                 let runner = self.clone();
                 let stopped = stopped.clone();
@@ -366,6 +379,16 @@ impl ProjectionRunner {
         while !*stopped.borrow_and_update() {
             wakeups.borrow_and_update();
             let pause = match self.run_batch(projection).await {
+                Ok(BatchOutcome::Applied(folded))
+                    if !projection.is_read_model() && folded < self.options.batch_size =>
+                {
+                    // Not woken by appends: the point is to let them accumulate.
+                    tokio::select! {
+                        _ = stopped.changed() => {}
+                        () = tokio::time::sleep(self.options.background_pause) => {}
+                    }
+                    continue;
+                }
                 Ok(BatchOutcome::Applied(_) | BatchOutcome::Raced) => continue,
                 Ok(BatchOutcome::CaughtUp) => self.options.poll_interval,
                 Err(error) => {
