@@ -174,6 +174,10 @@ async fn keeps_up(
     let alone_commands_rate = alone.stats.commands as f64 / alone.elapsed.as_secs_f64();
     let fold_rate = refolded as f64 / fold_elapsed.as_secs_f64();
     let max_lag = lags.iter().copied().max().unwrap_or_default();
+    // Bounded or growing: a follower that keeps up has the same lag late in the load as
+    // early on; one that falls behind has about twice the first half's at the end.
+    let (first_half, second_half) = lags.split_at(lags.len() / 2);
+    let max_of = |lags: &[u64]| lags.iter().copied().max().unwrap_or_default() as f64;
     eprintln!(
         "proofs/{backend}: {} commands, {appended} events in {elapsed:.1} s; lag max {max_lag}, \
          final {final_lag} ({} samples), caught up in {:.3} s; rebuild of {refolded} events in \
@@ -195,6 +199,11 @@ async fn keeps_up(
         plain("proofs lag max events", max_lag as f64),
         plain("proofs lag final events", final_lag as f64),
         plain(
+            "proofs lag max, second half of the load, events",
+            max_of(second_half),
+        )
+        .against("lag max, first half", max_of(first_half)),
+        plain(
             "catch-up after the load ms",
             catch_up.as_secs_f64() * 1_000.0,
         ),
@@ -207,7 +216,16 @@ async fn keeps_up(
             .against("append events/s", append_events_rate),
     ];
 
-    let storage_case = format!("{case}, {} events", number(events as f64));
+    // The log's size varies from run to run: it is a figure of its own, so the storage rows
+    // of every run share one case and the table shows their medians.
+    let storage_case = format!("{case}, storage");
+    figures.push(Figure::plain(
+        SCENARIO,
+        &backend_name,
+        &storage_case,
+        "events in the log",
+        events as f64,
+    ));
     let per_event = |bytes: u64| bytes as f64 / events.max(1) as f64;
     let events_bytes = storage
         .iter()

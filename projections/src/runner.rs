@@ -37,6 +37,12 @@ pub struct RunnerOptions {
     /// meanwhile: on SQLite's single writer, a follower committing a batch per append would
     /// hold the write lock (and an fsync) as often as the commands do.
     pub background_pause: Duration,
+    /// Events per batch of a projection no read waits for, while it follows the log (a
+    /// rebuild or catch-up uses `batch_size`). Larger than the read models' batches: under a
+    /// sustained load its batches fill, and a larger batch shares the upper nodes of the
+    /// tree and the map between more events, so the follower folds faster than it would
+    /// in `batch_size` steps and keeps up with the appends.
+    pub background_batch_size: usize,
 }
 
 impl Default for RunnerOptions {
@@ -46,6 +52,7 @@ impl Default for RunnerOptions {
             poll_interval: Duration::from_millis(100),
             retry_delay: Duration::from_secs(1),
             background_pause: Duration::from_millis(250),
+            background_batch_size: 2_000,
         }
     }
 }
@@ -241,7 +248,17 @@ impl ProjectionRunner {
 
     /// Reads and folds one batch of a projection, in one transaction.
     pub async fn run_batch(&self, projection: Projection) -> Result<BatchOutcome, ProjectionError> {
-        self.run_batch_until(projection, None).await
+        self.run_batch_until(projection, None, self.options.batch_size)
+            .await
+    }
+
+    /// Events per batch when following the log live.
+    fn follow_batch_size(&self, projection: Projection) -> usize {
+        if projection.is_read_model() {
+            self.options.batch_size
+        } else {
+            self.options.background_batch_size.max(1)
+        }
     }
 
     /// One batch that folds no event past `target` (when given).
@@ -249,9 +266,10 @@ impl ProjectionRunner {
         &self,
         projection: Projection,
         target: Option<Position>,
+        batch_size: usize,
     ) -> Result<BatchOutcome, ProjectionError> {
         let (from, _) = self.checkpoint(projection).await?;
-        let mut events = self.store.read_all(from, self.options.batch_size).await?;
+        let mut events = self.store.read_all(from, batch_size).await?;
         if let Some(target) = target {
             // The log comes in position order: keep the events up to the target.
             let keep = events.partition_point(|event| event.position <= target);
@@ -330,7 +348,10 @@ impl ProjectionRunner {
     ) -> Result<u64, ProjectionError> {
         let mut seen = 0_u64;
         loop {
-            match self.run_batch_until(projection, target).await {
+            match self
+                .run_batch_until(projection, target, self.options.batch_size)
+                .await
+            {
                 Ok(BatchOutcome::CaughtUp) => return Ok(seen),
                 Ok(BatchOutcome::Applied(count)) => seen += count as u64,
                 Ok(BatchOutcome::Raced) => {}
@@ -376,11 +397,12 @@ impl ProjectionRunner {
 
     async fn follow(&self, projection: Projection, mut stopped: watch::Receiver<bool>) {
         let mut wakeups = self.store.wakeups();
+        let batch_size = self.follow_batch_size(projection);
         while !*stopped.borrow_and_update() {
             wakeups.borrow_and_update();
-            let pause = match self.run_batch(projection).await {
+            let pause = match self.run_batch_until(projection, None, batch_size).await {
                 Ok(BatchOutcome::Applied(folded))
-                    if !projection.is_read_model() && folded < self.options.batch_size =>
+                    if !projection.is_read_model() && folded < batch_size =>
                 {
                     // Not woken by appends: the point is to let them accumulate.
                     tokio::select! {
