@@ -6,9 +6,9 @@
 //! with auto-prompt and serials on invoices on; and a token per role. Seeding runs once per
 //! database: a second `--demo` start only issues fresh tokens.
 
-use crate::auth::{AuthError, Role};
-use crate::commands::{CommandContext, CommandError, CommandOutcome, NewProduct};
-use crate::state::AppState;
+use application::Application;
+use application::auth::{AuthError, Role};
+use application::commands::{CommandContext, CommandError, CommandOutcome, NewProduct};
 use domain::sale::{
     AssignSerial, CancelLine, FulfilLines, LineSelection, OpenSale, ReturnUnit, ReturnUnits,
     UnitSelector,
@@ -41,7 +41,7 @@ const SYDNEY: OutletId = OutletId(Uuid::from_u128(0x0190_0000_0000_7000_8000_000
 const WAREHOUSE: OutletId = OutletId(Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0002));
 
 /// Seeds the demo retailer (once) and issues a token per role.
-pub async fn seed(state: &AppState) -> anyhow::Result<DemoAccess> {
+pub async fn seed(state: &Application) -> anyhow::Result<DemoAccess> {
     let (tenant, seeded) = match state
         .auth
         .create_tenant(DEMO_SLUG, "Demo Electronics")
@@ -71,7 +71,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<DemoAccess> {
 }
 
 struct Seeder<'a> {
-    state: &'a AppState,
+    state: &'a Application,
     tenant_id: TenantId,
 }
 
@@ -95,7 +95,7 @@ fn added_lines(outcome: &CommandOutcome) -> Vec<LineNumber> {
 }
 
 impl<'a> Seeder<'a> {
-    fn new(state: &'a AppState, tenant_id: TenantId) -> Self {
+    fn new(state: &'a Application, tenant_id: TenantId) -> Self {
         Self { state, tenant_id }
     }
 

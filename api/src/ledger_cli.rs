@@ -136,18 +136,18 @@ pub(crate) fn run_keys(command: KeysCommand) -> anyhow::Result<ExitCode> {
             let public = if witness {
                 let (private, public) = ledger_proof::cosignature::generate_witness_key(&name)
                     .map_err(|error| anyhow::anyhow!("cannot make a witness key: {error}"))?;
-                api::ledger::write_private(&out, &private)?;
-                let public_path = api::ledger::public_key_path(&out);
+                application::ledger::write_private(&out, &private)?;
+                let public_path = application::ledger::public_key_path(&out);
                 std::fs::write(&public_path, format!("{public}\n"))
                     .with_context(|| format!("cannot write {}", public_path.display()))?;
                 public
             } else {
-                api::ledger::write_new_key(&out, &name)?
+                application::ledger::write_new_key(&out, &name)?
             };
             eprintln!(
                 "private key written to {} (keep it outside the database); public key in {}:",
                 out.display(),
-                api::ledger::public_key_path(&out).display()
+                application::ledger::public_key_path(&out).display()
             );
             println!("{public}");
             Ok(ExitCode::SUCCESS)
@@ -165,11 +165,11 @@ pub(crate) fn demo_key(database_url: &str) -> anyhow::Result<PathBuf> {
         None => PathBuf::from("serial-ledger-demo.signing-key"),
     };
     if !path.exists() {
-        api::ledger::write_new_key(&path, "serial-ledger-demo")?;
+        application::ledger::write_new_key(&path, "serial-ledger-demo")?;
         println!(
             "demo signing key made at {} (public key in {})",
             path.display(),
-            api::ledger::public_key_path(&path).display()
+            application::ledger::public_key_path(&path).display()
         );
     }
     Ok(path)
@@ -209,7 +209,7 @@ pub(crate) async fn run_checkpoint(command: CheckpointCommand) -> anyhow::Result
         } => {
             let key = signing_key_file
                 .as_deref()
-                .map(api::ledger::read_signing_key)
+                .map(application::ledger::read_signing_key)
                 .transpose()?;
             let (store, db) = caught_up(&tenant.database).await?;
             let tenant_id = resolve_tenant(&store, tenant.tenant.as_deref()).await?;

@@ -7,9 +7,9 @@ mod ledger_cli;
 mod replay_cli;
 
 use anyhow::Context;
-use api::auth::{Auth, Role};
 use api::rate_limit::RateLimit;
 use api::state::AppState;
+use application::auth::{Auth, Role};
 use clap::{Args, Parser, Subcommand};
 use projections::{ProjectionRunner, ReadDb, RunnerOptions};
 use std::net::SocketAddr;
@@ -144,7 +144,7 @@ struct ServeArgs {
     /// How long, in milliseconds, a resolved API token is used before the database is asked
     /// again: a token revoked by another process (`serial-ledger token revoke`) still works
     /// here for up to this long. Revocations through this server apply at once. 0: no cache.
-    #[arg(long, env = "SERIAL_LEDGER_TOKEN_CACHE_MS", default_value_t = api::auth::DEFAULT_TOKEN_CACHE_MS)]
+    #[arg(long, env = "SERIAL_LEDGER_TOKEN_CACHE_MS", default_value_t = application::auth::DEFAULT_TOKEN_CACHE_MS)]
     token_cache_ms: u64,
     /// The file holding the key checkpoints are signed with (`serial-ledger keys
     /// generate`). Without one, checkpoints are issued unsigned (and `--demo` makes one
@@ -152,10 +152,10 @@ struct ServeArgs {
     #[arg(long, env = "SERIAL_LEDGER_SIGNING_KEY_FILE")]
     signing_key_file: Option<std::path::PathBuf>,
     /// Issue a checkpoint once a retailer's log has grown by this many events...
-    #[arg(long, env = "SERIAL_LEDGER_CHECKPOINT_EVERY_EVENTS", default_value_t = api::ledger::DEFAULT_CHECKPOINT_EVERY_EVENTS)]
+    #[arg(long, env = "SERIAL_LEDGER_CHECKPOINT_EVERY_EVENTS", default_value_t = application::ledger::DEFAULT_CHECKPOINT_EVERY_EVENTS)]
     checkpoint_every_events: u64,
     /// ...or has grown at all and its newest checkpoint is this many seconds old.
-    #[arg(long, env = "SERIAL_LEDGER_CHECKPOINT_EVERY_SECONDS", default_value_t = api::ledger::DEFAULT_CHECKPOINT_EVERY_SECONDS)]
+    #[arg(long, env = "SERIAL_LEDGER_CHECKPOINT_EVERY_SECONDS", default_value_t = application::ledger::DEFAULT_CHECKPOINT_EVERY_SECONDS)]
     checkpoint_every_seconds: u64,
     #[command(flatten)]
     database: DatabaseArgs,
@@ -262,15 +262,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // Before anything clones the state: every clone must share this one cache.
     state.auth = state
         .auth
+        .clone()
         .with_token_cache(Duration::from_millis(args.token_cache_ms));
     let key_file = match (&args.signing_key_file, args.demo) {
         (Some(path), _) => Some(path.clone()),
         (None, true) => Some(ledger_cli::demo_key(&args.database.database_url)?),
         (None, false) => None,
     };
-    state.ledger = api::ledger::LedgerOptions {
+    state.ledger = application::ledger::LedgerOptions {
         signing_key: match &key_file {
-            Some(path) => Some(std::sync::Arc::new(api::ledger::read_signing_key(path)?)),
+            Some(path) => Some(std::sync::Arc::new(application::ledger::read_signing_key(
+                path,
+            )?)),
             None => None,
         },
         every_events: args.checkpoint_every_events,

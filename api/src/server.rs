@@ -11,12 +11,13 @@
 //! limiting middleware resolves the token once and hands the result to the handler (a
 //! task-local read by [`principal`]), so a limited request costs no second token lookup.
 
-use crate::auth::Principal;
-use crate::graphql::errors::ApiError;
+use crate::graphql::errors::GraphqlError;
 use crate::graphql::{ApiSchema, RequestMeta, build_schema};
+use crate::http::{CORRELATION_HEADER, bearer_token, correlation_id, principal};
 use crate::rate_limit::{Caller, RateLimited, RateLimiter};
 use crate::rest::errors::RestError;
 use crate::state::AppState;
+use application::{AppError, ErrorCode};
 use async_graphql::Data;
 use async_graphql::ParseRequestError;
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
@@ -36,12 +37,9 @@ use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 use tracing::Instrument;
-use uuid::Uuid;
 
 /// Largest request body accepted (GraphQL documents and variables).
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
-
-const CORRELATION_HEADER: &str = "x-correlation-id";
 
 #[derive(Clone)]
 struct ServerState {
@@ -82,16 +80,6 @@ struct Limits {
     limiter: Arc<RateLimiter>,
 }
 
-/// The token a request's middleware resolved, for its handler (see [`principal`]).
-struct Resolved {
-    token: Option<String>,
-    principal: Option<Principal>,
-}
-
-tokio::task_local! {
-    static RESOLVED: Resolved;
-}
-
 /// Routes that are never limited: probes, and public documents that cost nothing.
 fn is_exempt(path: &str) -> bool {
     path == "/healthz" || path == "/openapi.json" || path.starts_with("/schemas/")
@@ -108,7 +96,11 @@ async fn limit_rate(State(limits): State<Limits>, request: Request, next: Next) 
     let principal = match principal(&limits.app, token.as_deref()).await {
         Ok(principal) => principal,
         Err(error) if graphql => {
-            return transport_error(StatusCode::SERVICE_UNAVAILABLE, error.code, error.message);
+            return transport_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                error.code.as_str(),
+                error.message,
+            );
         }
         Err(error) => return RestError(error).into_response(),
     };
@@ -125,11 +117,7 @@ async fn limit_rate(State(limits): State<Limits>, request: Request, next: Next) 
         ),
     };
     match limits.limiter.check(caller) {
-        Ok(()) => {
-            RESOLVED
-                .scope(Resolved { token, principal }, next.run(request))
-                .await
-        }
+        Ok(()) => crate::http::with_resolved(token, principal, next.run(request)).await,
         Err(limited) => {
             tracing::debug!(%caller, retry_after = limited.retry_after_secs, "rate limited");
             too_many_requests(limited, graphql)
@@ -146,13 +134,13 @@ fn too_many_requests(limited: RateLimited, graphql: bool) -> Response {
         let body = json!({
             "errors": [{
                 "message": message,
-                "extensions": { "code": "RATE_LIMITED", "retryAfter": seconds },
+                "extensions": { "code": ErrorCode::RateLimited.as_str(), "retryAfter": seconds },
             }],
         });
         (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response()
     } else {
-        let mut error = ApiError::new("RATE_LIMITED", message);
-        error.details = vec![("retryAfterSeconds", async_graphql::Value::from(seconds))];
+        let error = AppError::new(ErrorCode::RateLimited, message)
+            .with_detail("retryAfterSeconds", seconds);
         RestError(error).into_response()
     };
     response
@@ -169,8 +157,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let projections = state.projections.spawn();
-    let webhooks = crate::webhooks::spawn(state.clone());
-    let checkpoints = crate::ledger::spawn(state.db.clone(), state.ledger.clone());
+    let webhooks = application::webhooks::spawn(&state);
+    let checkpoints = application::ledger::spawn(state.db.clone(), state.ledger.clone());
     let schema = build_schema(state.clone());
     // The client address keys the rate limit of requests without a valid token.
     let app = app(state, schema).into_make_service_with_connect_info::<SocketAddr>();
@@ -181,52 +169,6 @@ pub async fn serve(
     checkpoints.stop().await;
     projections.stop().await;
     served
-}
-
-pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
-        .map(str::trim)
-}
-
-pub(crate) fn correlation_id(headers: &HeaderMap) -> Uuid {
-    headers
-        .get(CORRELATION_HEADER)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|text| Uuid::parse_str(text).ok())
-        .unwrap_or_else(Uuid::now_v7)
-}
-
-/// Who the token acts as; `Ok(None)` when there is no token or it is unknown or revoked.
-/// When the tokens cannot be read (the database is down) the answer is `UNAVAILABLE`, not
-/// "no token": a client told `UNAUTHENTICATED` would drop good credentials instead of
-/// retrying.
-pub(crate) async fn principal(
-    state: &AppState,
-    token: Option<&str>,
-) -> Result<Option<Principal>, ApiError> {
-    let Some(token) = token else {
-        return Ok(None);
-    };
-    // Resolved moments ago by the rate-limiting middleware of this very request.
-    let resolved = RESOLVED.try_with(|resolved| {
-        (resolved.token.as_deref() == Some(token)).then(|| resolved.principal.clone())
-    });
-    if let Ok(Some(principal)) = resolved {
-        return Ok(principal);
-    }
-    match state.auth.authenticate(token).await {
-        Ok(principal) => Ok(Some(principal)),
-        Err(error @ crate::auth::AuthError::Database(_)) => Err(ApiError::unavailable(&error)),
-        Err(error) => {
-            // Never log the token itself.
-            tracing::info!(%error, "request with an unusable token");
-            Ok(None)
-        }
-    }
 }
 
 /// A refusal before GraphQL runs, answered as a GraphQL error with a code like any other.
@@ -242,7 +184,7 @@ async fn payload_too_large_as_json(response: Response) -> Response {
     }
     transport_error(
         StatusCode::PAYLOAD_TOO_LARGE,
-        "PAYLOAD_TOO_LARGE",
+        ErrorCode::PayloadTooLarge.as_str(),
         format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
     )
 }
@@ -260,7 +202,7 @@ async fn graphql(
         Err(GraphQLRejection(error)) => {
             return transport_error(
                 StatusCode::BAD_REQUEST,
-                "VALIDATION",
+                ErrorCode::Validation.as_str(),
                 format!("the body is not a GraphQL request: {error}"),
             );
         }
@@ -272,7 +214,11 @@ async fn graphql(
         let principal = match principal(&server.app, bearer_token(&headers)).await {
             Ok(principal) => principal,
             Err(error) => {
-                return transport_error(StatusCode::SERVICE_UNAVAILABLE, error.code, error.message);
+                return transport_error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    error.code.as_str(),
+                    error.message,
+                );
             }
         };
         if let Some(principal) = principal {
@@ -329,7 +275,10 @@ async fn graphql_ws(
                     let mut data = Data::default();
                     data.insert(RequestMeta { correlation_id });
                     let token = init_token(&payload).or(header_token);
-                    if let Some(principal) = principal(&app, token.as_deref()).await? {
+                    if let Some(principal) = principal(&app, token.as_deref())
+                        .await
+                        .map_err(|error| async_graphql::Error::from(GraphqlError::from(error)))?
+                    {
                         data.insert(principal);
                     }
                     Ok(data)

@@ -83,7 +83,7 @@ fn run_ok(args: &[&str], url: &str) -> String {
 
 #[tokio::test]
 async fn tenants_and_tokens_are_created_revoked_and_stored_only_as_hashes() {
-    use api::auth::{Auth, Role};
+    use application::auth::{Auth, Role};
     use projections::ReadDb;
     let directory = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", directory.path().join("ledger.db").display());

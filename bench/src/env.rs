@@ -3,9 +3,9 @@
 //! ships with, and a retailer with a serial-tracked product and a token per role.
 
 use anyhow::Context as _;
-use api::auth::Role;
-use api::commands::{CommandContext, NewProduct};
 use api::state::AppState;
+use application::auth::Role;
+use application::commands::{CommandContext, NewProduct};
 use event_schemas::{
     Actor, ActorKind, Channel, CommandId, CommandMetadata, OutletId, ProductId, SerialMode,
     SerialModeSource, TenantId,

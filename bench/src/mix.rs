@@ -10,7 +10,7 @@
 
 use crate::env::Shop;
 use crate::stats::Latencies;
-use api::commands::CommandOutcome;
+use application::commands::CommandOutcome;
 use domain::sale::{
     AssignSerial, FulfilLines, LineSelection, OpenSale, ReturnUnit, ReturnUnits, UnitSelector,
 };

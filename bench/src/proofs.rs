@@ -32,7 +32,7 @@ use crate::append;
 use crate::env::{Backend, Database, Shop};
 use crate::report::{Figure, number};
 use crate::stats::{Latencies, median};
-use api::commands::CommandOutcome;
+use application::commands::CommandOutcome;
 use domain::sale::{AssignSerial, OpenSale, RemoveSerial};
 use event_schemas::{Channel, DeliveryMode, LineNumber, Money, SaleId, SaleType, TenantId};
 use ledger_proof::checkpoint::{SigningKey, VerifierKey, generate_signing_key};

@@ -1,7 +1,7 @@
 //! End to end: the real server on a random port, spoken to over HTTP and WebSocket as
 //! clients do. Every case runs on both backends.
 
-use api::auth::Role;
+use application::auth::Role;
 use serde_json::{Value, json};
 use tests::Backend;
 use tests::app::{TestApp, error_code};

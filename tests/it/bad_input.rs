@@ -10,7 +10,7 @@
 //! log. A test fails when a mutation of `api/schema.graphql`, a query taking arguments or
 //! an operation of the OpenAPI document has no row, so new operations get rows.
 
-use api::auth::Role;
+use application::auth::Role;
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;

@@ -4,7 +4,7 @@
 //! Races the service must win by retrying are made deterministic with [`Interfering`], a
 //! store that slips another writer's append in just before the service's own.
 
-use api::commands::{
+use application::commands::{
     CommandContext, CommandError, CommandOutcome, CommandService, NewProduct, RetryPolicy, streams,
 };
 use domain::claims::{self, ClaimOwner};

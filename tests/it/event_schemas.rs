@@ -5,7 +5,7 @@
 //! Serving does not touch the database, so those cases run on one server (SQLite); the log
 //! cases run on both backends (`event_schemas::sqlite::...`, `...::postgres::...`).
 
-use api::commands::CommandService;
+use application::commands::CommandService;
 use event_schemas::*;
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};

@@ -3,7 +3,7 @@
 //! with `pdftotext` (Debian's poppler-utils; a missing `pdftotext` fails the test, it never
 //! skips). Every case runs on both backends.
 
-use api::auth::Role;
+use application::auth::Role;
 use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
 use event_schemas::TenantId;
 use files::fulfilment::REPORT_HEADERS;
@@ -473,7 +473,7 @@ async fn exports_need_a_token_and_never_show_another_retailers_sale(app: &TestAp
 
 /// 600 lines, more than one page (500) of the streamed CSV: every row arrives, once.
 async fn a_sales_detail_longer_than_a_page_streams_every_row(app: &TestApp) {
-    use api::commands::{CommandContext, NewProduct};
+    use application::commands::{CommandContext, NewProduct};
     use domain::sale::{FulfilLines, LineSelection, OpenSale};
     use event_schemas::*;
     let tenant_id = app.tenant.tenant_id;

@@ -3,8 +3,8 @@
 //! (`importProducts` as a multipart upload, `applyProductEditSetting(matching: ...)`), and
 //! the events behind them. Every case runs on both backends.
 
-use api::auth::Role;
-use api::commands::{CommandContext, NewProduct};
+use application::auth::Role;
+use application::commands::{CommandContext, NewProduct};
 use event_schemas::{
     Channel, LedgerEvent, PackageComponent, PackageComposition, PackageMode, ProductId, SerialMode,
     SerialModeSource,

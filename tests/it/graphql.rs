@@ -3,9 +3,9 @@
 //! each backend (`graphql::sqlite::...`, `graphql::postgres::...`). The subscription case
 //! drives the schema's stream directly; `api.rs` covers subscriptions over WebSocket.
 
-use api::auth::{Principal, Role};
 use api::graphql::{ApiSchema, RequestMeta, build_schema};
 use api::state::AppState;
+use application::auth::{Principal, Role};
 use async_graphql::Request;
 use futures::StreamExt;
 use serde_json::{Value, json};

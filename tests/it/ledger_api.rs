@@ -4,8 +4,8 @@
 //! `ledger_proof`, witnesses' cosignatures verified before they are stored, the keys, the
 //! role matrix and tenant confinement; REST (`/api/v1/ledger/...`) and GraphQL.
 
-use api::auth::Role;
 use api::state::AppState;
+use application::auth::Role;
 use ledger_proof::checkpoint::{VerifierKey, generate_signing_key, open_checkpoint};
 use ledger_proof::cosignature::{WitnessKey, generate_witness_key};
 use ledger_proof::merkle::{self, Hash};

@@ -770,7 +770,7 @@ async fn the_reissue_trail_reads_both_ways(db: &TestStore) {
 }
 
 async fn every_serial_of_a_generated_workload_of_two_retailers_is_proven_complete(db: &TestStore) {
-    let service = api::commands::CommandService::new(db.store.clone());
+    let service = application::commands::CommandService::new(db.store.clone());
     let report = tests::workload::Workload::new(31)
         .tenants(2)
         .run(&service, 1_200)
@@ -859,7 +859,7 @@ async fn the_server_issues_a_checkpoint_every_n_events_and_after_t_seconds(db: &
     let shop = Shop::new(db).await;
     let (signing, public) = key("test-ledger");
     let signing = std::sync::Arc::new(signing);
-    let options = |every_events, every_seconds| api::ledger::LedgerOptions {
+    let options = |every_events, every_seconds| application::ledger::LedgerOptions {
         signing_key: Some(signing.clone()),
         every_events,
         every_seconds,
@@ -874,7 +874,7 @@ async fn the_server_issues_a_checkpoint_every_n_events_and_after_t_seconds(db: &
     let size = tree_size(&shop).await;
     assert!(size >= 5);
     // Every 5 events, never by age: the log has grown by at least 5 since no checkpoint.
-    let task = api::ledger::spawn(shop.runner.db().clone(), options(5, 86_400));
+    let task = application::ledger::spawn(shop.runner.db().clone(), options(5, 86_400));
     wait_for_checkpoint_of(&shop, size).await;
     // Two more events: not yet due.
     shop.assign(sale, 2, "SN-2").await;
@@ -887,7 +887,7 @@ async fn the_server_issues_a_checkpoint_every_n_events_and_after_t_seconds(db: &
     task.stop().await;
 
     // By age: once the newest checkpoint is a second old, the two events are checkpointed.
-    let task = api::ledger::spawn(shop.runner.db().clone(), options(1_000, 1));
+    let task = application::ledger::spawn(shop.runner.db().clone(), options(1_000, 1));
     wait_for_checkpoint_of(&shop, grown).await;
     task.stop().await;
     let mut tx = shop.runner.db().snapshot().await.unwrap();

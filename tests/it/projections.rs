@@ -420,7 +420,7 @@ async fn after_ten_thousand_events_of_retail_activity_every_rebuild_equals_the_l
     .await;
     // The read models follow the log live while the workload writes it.
     let running = runner.spawn();
-    let service = api::commands::CommandService::new(db.store.clone());
+    let service = application::commands::CommandService::new(db.store.clone());
     let report = tests::workload::Workload::new(42)
         .tenants(2)
         .run(&service, 10_000)
@@ -468,7 +468,7 @@ async fn after_ten_thousand_events_of_retail_activity_every_rebuild_equals_the_l
 async fn folding_in_batches_of_any_size_gives_the_read_models_of_folding_one_event_at_a_time(
     db: &TestStore,
 ) {
-    let service = api::commands::CommandService::new(db.store.clone());
+    let service = application::commands::CommandService::new(db.store.clone());
     let report = tests::workload::Workload::new(7)
         .tenants(2)
         .run(&service, 2_000)

@@ -3,7 +3,7 @@
 //!
 //! Every case runs on both backends (`replay_check::sqlite::...`, `replay_check::postgres::...`).
 
-use api::commands::CommandService;
+use application::commands::CommandService;
 use pretty_assertions::assert_eq;
 use projections::{Projection, ProjectionRunner, RowDifference, RunnerOptions};
 use replay::check::{CheckError, CheckOptions, check_projections, check_projections_with};

@@ -3,7 +3,7 @@
 //!
 //! Every case runs on both backends (`replay_history::sqlite::...`, `...::postgres::...`).
 
-use api::commands::CommandOutcome;
+use application::commands::CommandOutcome;
 use domain::sale::{CancelLine, RemoveSerial, ReturnUnit, ReturnUnits, Sale, UnitSelector};
 use event_schemas::*;
 use ledger_proof::checkpoint::VerifierKey;

@@ -27,7 +27,7 @@ on_both_backends!(
 
 /// Generates retail activity and folds it live; returns the runner and the events written.
 async fn generated(db: &TestStore, seed: u64, events: u64) -> (ProjectionRunner, u64) {
-    let service = api::commands::CommandService::new(db.store.clone());
+    let service = application::commands::CommandService::new(db.store.clone());
     let report = tests::workload::Workload::new(seed)
         .tenants(2)
         .run(&service, events)

@@ -28,7 +28,7 @@ on_both_backends!(
 
 /// Generates retail activity through the real command service; returns the events written.
 async fn generate(db: &TestStore, seed: u64, events: u64) -> u64 {
-    let service = api::commands::CommandService::new(db.store.clone());
+    let service = application::commands::CommandService::new(db.store.clone());
     let report = tests::workload::Workload::new(seed)
         .tenants(2)
         .run(&service, events)

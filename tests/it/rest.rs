@@ -2,7 +2,7 @@
 //! flow (pending lines, assign, fulfil with serials, trace), every error as JSON with its
 //! code and status, idempotency keys, tenant isolation, and the served OpenAPI document.
 
-use api::auth::Role;
+use application::auth::Role;
 use reqwest::Method;
 use serde_json::{Value, json};
 use store::EventStore;

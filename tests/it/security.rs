@@ -16,9 +16,9 @@
 //! That secrets never reach the logs is tested on the real binary's stderr:
 //! `api/tests/secrets_not_logged.rs`.
 
-use api::auth::{Permission, Role};
 use api::rate_limit::RateLimit;
 use api::state::AppState;
+use application::auth::{Permission, Role};
 use futures::{SinkExt, StreamExt};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -691,7 +691,7 @@ async fn a_revoked_token_is_refused_at_once_on_graphql_rest_files_and_websocket(
 mod token_cache {
     use super::*;
     use ::projections::ReadDb;
-    use api::auth::{Auth, IssuedToken};
+    use application::auth::{Auth, IssuedToken};
     use std::time::Instant;
     use store::AnyStore;
     use tests::app::error_code;
@@ -722,7 +722,7 @@ mod token_cache {
                 Backend::Postgres => TestDatabase::postgres().await,
             };
             let mut state = AppState::open(&database.url).await.unwrap();
-            state.auth = state.auth.with_token_cache(ttl);
+            state.auth = state.auth.clone().with_token_cache(ttl);
             state.auth.create_tenant("shop", "Test Shop").await.unwrap();
             let server = TestServer::serve(state.clone()).await;
             let other_process = AnyStore::connect(&database.url).await.unwrap();

@@ -14,7 +14,7 @@
 //! `SERIAL_LEDGER_LONG=1 cargo test -p tests --test it soak -- --nocapture` (5 minutes per
 //! backend; `SERIAL_LEDGER_SOAK_SECS` sets another duration). Figures go to stderr.
 
-use api::auth::Role;
+use application::auth::Role;
 use domain::Decider;
 use domain::claims::live_claims;
 use domain::sale::SaleDecider;

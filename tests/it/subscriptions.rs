@@ -5,10 +5,10 @@
 //! (`subscriptions::sqlite::...`, `subscriptions::postgres::...`). Events are produced
 //! through the real command service: one `ProductCreated` per product.
 
-use api::auth::{Principal, Role};
-use api::commands::{CommandContext, NewProduct};
 use api::graphql::build_schema;
 use api::state::AppState;
+use application::auth::{Principal, Role};
+use application::commands::{CommandContext, NewProduct};
 use async_graphql::{Request, Response, Variables};
 use event_schemas::{ProductId, SerialMode, SerialModeSource, TenantId};
 use futures::StreamExt;

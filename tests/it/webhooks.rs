@@ -8,10 +8,10 @@
 //! The servers here are built by the tests (not `TestApp`) so each can use short backoffs
 //! (`AppState::webhook_options`) and be stopped and started again on the same database.
 
-use api::auth::{Principal, Role};
 use api::graphql::{RequestMeta, build_schema};
 use api::state::AppState;
-use api::webhooks::{DEFAULT_TOLERANCE, WebhookOptions, verify_signature};
+use application::auth::{Principal, Role};
+use application::webhooks::{DEFAULT_TOLERANCE, WebhookOptions, verify_signature};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};

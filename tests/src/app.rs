@@ -2,8 +2,8 @@
 //! token per role, and a small GraphQL-over-HTTP client (zero-to-production's `spawn_app`).
 
 use crate::{Backend, TestDatabase};
-use api::auth::{Role, Tenant};
 use api::state::AppState;
+use application::auth::{Role, Tenant};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used)] // a test fixture: a failed command is a failed test
 
-use api::commands::{CommandContext, CommandOutcome, CommandService, NewProduct};
+use application::commands::{CommandContext, CommandOutcome, CommandService, NewProduct};
 use domain::sale::{FulfilLines, LineSelection, OpenSale};
 use event_schemas::*;
 use projections::queries::trace::{ProductScope, SerialRecord, trace_serial};

@@ -36,7 +36,7 @@ mod model;
 mod runner;
 mod sales;
 
-use api::commands::{CommandError, CommandService};
+use application::commands::{CommandError, CommandService};
 use event_schemas::TenantId;
 use futures::future::try_join_all;
 use rand::rngs::SmallRng;

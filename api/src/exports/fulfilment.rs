@@ -13,8 +13,8 @@ use super::sales_detail::{
     bad_query, dated_file_name, export_failed, present, range_params, uuid_param,
 };
 use super::{CSV, FileError, PDF, XLSX, authorize, file_response};
-use crate::auth::Permission;
 use crate::state::AppState;
+use application::auth::Permission;
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};

@@ -7,8 +7,9 @@
 //! retailer is `NOT_FOUND`, exactly like a sale that does not exist, so ids never leak.
 
 use super::{FileError, PDF, authorize, file_response};
-use crate::auth::Permission;
 use crate::state::AppState;
+use application::ErrorCode;
+use application::auth::Permission;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
@@ -33,7 +34,7 @@ async fn invoice(
     let principal = authorize(&state, &headers, Permission::Read, "export invoices").await?;
     let Some(id) = file.strip_suffix(".pdf") else {
         return Err(FileError::new(
-            "NOT_FOUND",
+            ErrorCode::NotFound,
             "invoices are served as PDF: /exports/invoices/{saleId}.pdf",
         ));
     };
@@ -42,7 +43,7 @@ async fn invoice(
         .map_err(|_| FileError::invalid("saleId", "must be a UUID"))?;
     let order = pos_order(&state.db, principal.tenant_id, sale_id)
         .await?
-        .ok_or_else(|| FileError::new("NOT_FOUND", format!("no sale {sale_id}")))?;
+        .ok_or_else(|| FileError::new(ErrorCode::NotFound, format!("no sale {sale_id}")))?;
     let settings = state
         .commands
         .load_settings(principal.tenant_id)

@@ -10,8 +10,9 @@ mod invoice;
 mod products;
 mod sales_detail;
 
-use crate::auth::{Permission, Principal};
 use crate::state::AppState;
+use application::auth::{Permission, Principal};
+use application::{AppError, ErrorCode};
 use axum::Router;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
@@ -38,14 +39,14 @@ pub fn routes() -> Router<AppState> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileError {
     /// `UNAUTHENTICATED`, `FORBIDDEN`, `VALIDATION`, `NOT_FOUND`, `INVALID_SERIAL`, ...
-    pub code: &'static str,
+    pub code: ErrorCode,
     /// What went wrong and what to do.
     pub message: String,
 }
 
 impl FileError {
     /// An error with this code and message.
-    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             code,
             message: message.into(),
@@ -54,35 +55,60 @@ impl FileError {
 
     /// `VALIDATION`: `field` breaks `rule`.
     pub fn invalid(field: &str, rule: &str) -> Self {
-        Self::new("VALIDATION", format!("{field} {rule}"))
+        Self::new(ErrorCode::Validation, format!("{field} {rule}"))
     }
 
     /// `INTERNAL`, with the details logged and not shown.
     pub fn internal(details: &dyn std::fmt::Display) -> Self {
         tracing::error!(error = %details, "internal error answering a file request");
-        Self::new("INTERNAL", "internal error")
+        Self::new(ErrorCode::Internal, "internal error")
     }
 
+    /// The HTTP status of the error's code. Exhaustive: a new code does not compile until
+    /// it has a status. A file request's refusals are all about what it asked for (400),
+    /// unlike REST's, which tell rule refusals (422) from malformed input.
     fn status(&self) -> StatusCode {
         match self.code {
-            "UNAUTHENTICATED" => StatusCode::UNAUTHORIZED,
-            "FORBIDDEN" => StatusCode::FORBIDDEN,
-            "NOT_FOUND" => StatusCode::NOT_FOUND,
-            "PAYLOAD_TOO_LARGE" => StatusCode::PAYLOAD_TOO_LARGE,
-            "UNAVAILABLE" => StatusCode::SERVICE_UNAVAILABLE,
-            "INTERNAL" => StatusCode::INTERNAL_SERVER_ERROR,
-            "CONFLICT" => StatusCode::CONFLICT,
-            _ => StatusCode::BAD_REQUEST,
+            ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+            ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::Conflict => StatusCode::CONFLICT,
+            ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::Validation
+            | ErrorCode::InvalidSerial
+            | ErrorCode::AlreadyExists
+            | ErrorCode::PackageCycle
+            | ErrorCode::InvoiceNumberTaken
+            | ErrorCode::QuantitySplitRequired
+            | ErrorCode::PackageLine
+            | ErrorCode::SerialModeDisabled
+            | ErrorCode::LineFulfilled
+            | ErrorCode::LineClosed
+            | ErrorCode::SerialAlreadyAssigned
+            | ErrorCode::SerialRequired
+            | ErrorCode::LineNotFulfilled
+            | ErrorCode::AlreadyReturned
+            | ErrorCode::LineNotReturned
+            | ErrorCode::AlreadyReissued
+            | ErrorCode::IdempotencyKeyReused
+            | ErrorCode::UnsupportedMediaType
+            | ErrorCode::SlowConsumer => StatusCode::BAD_REQUEST,
         }
+    }
+}
+
+impl From<AppError> for FileError {
+    fn from(error: AppError) -> Self {
+        FileError::new(error.code, error.message)
     }
 }
 
 impl From<projections::queries::QueryError> for FileError {
     fn from(error: projections::queries::QueryError) -> Self {
-        match error.code() {
-            "INTERNAL" | "UNAVAILABLE" => FileError::internal(&error),
-            code => FileError::new(code, error.to_string()),
-        }
+        AppError::from(error).into()
     }
 }
 
@@ -91,7 +117,7 @@ impl IntoResponse for FileError {
         let status = self.status();
         (
             status,
-            Json(json!({ "code": self.code, "message": self.message })),
+            Json(json!({ "code": self.code.as_str(), "message": self.message })),
         )
             .into_response()
     }
@@ -110,20 +136,28 @@ pub async fn authorize(
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "))
         .map(str::trim)
-        .ok_or_else(|| FileError::new("UNAUTHENTICATED", "missing, unknown or revoked token"))?;
+        .ok_or_else(|| {
+            FileError::new(
+                ErrorCode::Unauthenticated,
+                "missing, unknown or revoked token",
+            )
+        })?;
     let principal = state.auth.authenticate(token).await.map_err(|error| {
-        if let crate::auth::AuthError::Database(_) = error {
+        if let application::auth::AuthError::Database(_) = error {
             // Good credentials must not be answered "unauthenticated" while the database
             // is down: the client would drop them instead of retrying.
             tracing::error!(%error, "file request: the tokens cannot be read");
-            return FileError::new("UNAVAILABLE", "service unavailable, retry");
+            return FileError::new(ErrorCode::Unavailable, "service unavailable, retry");
         }
         tracing::info!(%error, "file request with an unusable token");
-        FileError::new("UNAUTHENTICATED", "missing, unknown or revoked token")
+        FileError::new(
+            ErrorCode::Unauthenticated,
+            "missing, unknown or revoked token",
+        )
     })?;
     if !principal.may(permission) {
         return Err(FileError::new(
-            "FORBIDDEN",
+            ErrorCode::Forbidden,
             format!("the {} role may not {what}", principal.role.name()),
         ));
     }

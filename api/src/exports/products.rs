@@ -1,5 +1,5 @@
 //! The product mass upload/download CSV over HTTP (format: [`files::products_csv`]; the
-//! import and export themselves: [`crate::graphql::products::mass_upload`]).
+//! import and export themselves: [`application::catalogue`]).
 //!
 //! - `GET /exports/products.csv[?search=...&serialMode=REQUIRED|OPTIONAL|DISABLED]`
 //!   (permission `Read`): every product of the retailer, or a product search's result set,
@@ -17,12 +17,13 @@
 
 use super::sales_detail::{bad_query, dated_file_name, present};
 use super::{CSV, FileError, authorize, file_response};
-use crate::auth::Permission;
-use crate::graphql::context::{actor_of, wait_for_read_models};
-use crate::graphql::products::mass_upload::{
+use crate::state::AppState;
+use application::auth::Permission;
+use application::catalogue::{
     ImportMode, MassUploadError, import_products_csv, products_csv_stream,
 };
-use crate::state::AppState;
+use application::request::Caller;
+use application::{AppError, ErrorCode};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::QueryRejection;
@@ -30,7 +31,7 @@ use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
-use event_schemas::{Channel, CommandId, CommandMetadata, SerialMode};
+use event_schemas::{Channel, CommandId, SerialMode};
 use futures::StreamExt;
 use projections::queries::products::ProductFilter;
 use serde::Deserialize;
@@ -80,11 +81,7 @@ struct ImportParams {
 }
 
 fn failed(error: MassUploadError) -> FileError {
-    match error {
-        MassUploadError::Query(error) => error.into(),
-        error if error.code() == "VALIDATION" => FileError::new("VALIDATION", error.to_string()),
-        error => FileError::internal(&error),
-    }
+    AppError::from(error).into()
 }
 
 async fn export_products(
@@ -138,31 +135,25 @@ async fn import_products(
         .filter(|kind| kind.starts_with("multipart/") || kind.starts_with("application/json"))
     {
         return Err(FileError::new(
-            "VALIDATION",
+            ErrorCode::Validation,
             format!("the body must be the CSV itself (text/csv), not {kind}"),
         ));
     }
-    let context = crate::commands::CommandContext {
-        tenant_id: principal.tenant_id,
-        metadata: CommandMetadata {
-            command_id: CommandId::new_v7(),
-            correlation_id: uuid::Uuid::now_v7(),
-            causation_id: None,
-            actor: actor_of(&principal),
-            channel: Channel::Import,
-            outlet_id: None,
-        },
+    let caller = Caller {
+        principal,
+        correlation_id: uuid::Uuid::now_v7(),
     };
+    let context = caller.command_context(CommandId::new_v7(), Some(Channel::Import), None);
     let payload = import_products_csv(&state, &context, Cursor::new(body), mode, &mut |_| {})
         .await
         .map_err(failed)?;
-    wait_for_read_models(&state, payload.last_position).await;
+    state.wait_for(payload.last_position).await;
     let mut answer = serde_json::to_value(&payload).map_err(|error| FileError::internal(&error))?;
     if !payload.written {
         // All-or-nothing found bad rows: a refusal with the usual code and message, and
         // every bad row.
         if let Some(object) = answer.as_object_mut() {
-            object.insert("code".into(), json!("VALIDATION"));
+            object.insert("code".into(), json!(ErrorCode::Validation.as_str()));
             object.insert(
                 "message".into(),
                 json!(format!(

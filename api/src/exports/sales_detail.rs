@@ -12,8 +12,9 @@
 //! This file also holds the query-parameter parsing the fulfilment exports share.
 
 use super::{CSV, FileError, XLSX, authorize, file_response};
-use crate::auth::Permission;
 use crate::state::AppState;
+use application::ErrorCode;
+use application::auth::Permission;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
@@ -93,7 +94,7 @@ pub(super) fn range_params(
 
 /// A query string that did not parse: `VALIDATION`.
 pub(super) fn bad_query(rejection: QueryRejection) -> FileError {
-    FileError::new("VALIDATION", rejection.body_text())
+    FileError::new(ErrorCode::Validation, rejection.body_text())
 }
 
 /// `{stem}-{today}.{extension}`: the download's file name, dated in UTC.

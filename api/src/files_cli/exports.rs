@@ -8,7 +8,7 @@
 use crate::DatabaseArgs;
 use crate::replay_cli::resolve_tenant;
 use anyhow::{Context, bail};
-use api::state::AppState;
+use application::Application;
 use clap::{Args, Subcommand, ValueEnum};
 use event_schemas::{DeliveryMode, OutletId, ProductId, SaleId, SaleType};
 use files::fulfilment as fulfilment_files;
@@ -196,8 +196,8 @@ fn format_of<T: ValueEnum>(asked: Option<T>, output: &Path) -> anyhow::Result<T>
 }
 
 /// The state, with every read model caught up, and the retailer.
-async fn open(target: &Target) -> anyhow::Result<(AppState, event_schemas::TenantId)> {
-    let state = AppState::open(&target.database.database_url)
+async fn open(target: &Target) -> anyhow::Result<(Application, event_schemas::TenantId)> {
+    let state = Application::open(&target.database.database_url)
         .await
         .with_context(|| format!("cannot open {}", target.database.database_url))?;
     state

@@ -1,6 +1,6 @@
 //! `serial-ledger products export|import FILE`: the product mass upload/download CSV from
 //! the command line, by the same code as `GET /exports/products.csv` and
-//! `POST /imports/products` ([`api::graphql::products::mass_upload`]).
+//! `POST /imports/products` ([`application::catalogue`]).
 //!
 //! Commands are recorded with actor SYSTEM/`cli` and channel IMPORT. The read models are
 //! caught up with the log before reading the catalogue and after writing, so the CLI is
@@ -11,11 +11,11 @@
 use crate::DatabaseArgs;
 use crate::replay_cli::resolve_tenant;
 use anyhow::Context;
-use api::commands::CommandContext;
-use api::graphql::products::mass_upload::{
+use application::Application;
+use application::catalogue::{
     ImportMode, ImportProgress, import_products_csv, products_csv_stream,
 };
-use api::state::AppState;
+use application::commands::CommandContext;
 use clap::Subcommand;
 use event_schemas::{Actor, ActorKind, Channel, CommandId, CommandMetadata, TenantId};
 use futures::StreamExt;
@@ -94,8 +94,8 @@ pub(crate) async fn run(command: ProductsCommand) -> anyhow::Result<ExitCode> {
 async fn open(
     database: &DatabaseArgs,
     tenant: Option<&str>,
-) -> anyhow::Result<(AppState, TenantId)> {
-    let state = AppState::open(&database.database_url)
+) -> anyhow::Result<(Application, TenantId)> {
+    let state = Application::open(&database.database_url)
         .await
         .with_context(|| format!("cannot open {}", database.database_url))?;
     state
@@ -127,7 +127,7 @@ fn report(bar: &ProgressBar, rows: u64) {
 }
 
 async fn export(
-    state: &AppState,
+    state: &Application,
     tenant: TenantId,
     search: Option<String>,
     file: &Path,
@@ -176,7 +176,7 @@ async fn export(
 }
 
 async fn import(
-    state: &AppState,
+    state: &Application,
     tenant: TenantId,
     file: &Path,
     mode: ImportMode,

@@ -9,9 +9,10 @@
 //! the page has no edge to take a cursor from.
 
 use super::context::{page_size, parse_position, require, state};
-use super::errors::{ApiError, ApiResult};
+use super::errors::ApiResult;
 use super::types::{ActorKind, Channel};
-use crate::auth::Permission;
+use application::auth::Permission;
+use application::{AppError, ErrorCode};
 use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, ID, Json, Object, SimpleObject};
 use domain::serial::SerialNumber;
@@ -191,11 +192,13 @@ impl EventFilter {
     }
 
     /// The filter's serial argument, normalised like every stored serial.
-    pub(crate) fn serial(field: &str, raw: Option<&str>) -> Result<Option<String>, ApiError> {
+    pub(crate) fn serial(field: &str, raw: Option<&str>) -> Result<Option<String>, AppError> {
         raw.map(|raw| {
             SerialNumber::parse(raw)
                 .map(SerialNumber::into_string)
-                .map_err(|error| ApiError::new(error.code(), format!("{field}: {error}")))
+                .map_err(|error| {
+                    AppError::new(ErrorCode::InvalidSerial, format!("{field}: {error}"))
+                })
         })
         .transpose()
     }
@@ -247,7 +250,7 @@ impl EventQuery {
                 .store
                 .read_all(position, BATCH)
                 .await
-                .map_err(ApiError::from)?;
+                .map_err(AppError::from)?;
             let at_end = batch.len() < BATCH;
             for event in batch {
                 if filter.matches(principal.tenant_id, &event) {

@@ -1,5 +1,5 @@
 //! The GraphQL API: [`build_schema`] builds the whole schema from the [`AppState`]; the HTTP
-//! server only wires it (and inserts each request's [`crate::auth::Principal`] and
+//! server only wires it (and inserts each request's [`application::auth::Principal`] and
 //! [`RequestMeta`]).
 //!
 //! Split by area, merged with `MergedObject`/`MergedSubscription`:

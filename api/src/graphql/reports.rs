@@ -3,9 +3,10 @@
 //! Both are Relay connections over the read models' keyset pages. Permission `Read`.
 
 use super::context::{page_size, parse_uuid, require, state};
-use super::errors::{ApiError, ApiResult};
+use super::errors::ApiResult;
 use super::types::{DeliveryMode, ReportRow, SaleType};
-use crate::auth::Permission;
+use application::AppError;
+use application::auth::Permission;
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, ID, InputObject, Object};
 use event_schemas::{OutletId, ProductId};
@@ -62,7 +63,7 @@ fn connection(page: Page<ReportLine>) -> ReportConnection {
     connection
 }
 
-fn outlet(field: &str, id: Option<&ID>) -> Result<Option<OutletId>, ApiError> {
+fn outlet(field: &str, id: Option<&ID>) -> Result<Option<OutletId>, AppError> {
     id.map(|id| parse_uuid(field, id).map(OutletId)).transpose()
 }
 
@@ -101,7 +102,7 @@ impl ReportQuery {
         };
         let page = fulfilment_report(&state.db, principal.tenant_id, &query, &page)
             .await
-            .map_err(ApiError::from)?;
+            .map_err(AppError::from)?;
         Ok(connection(page))
     }
 
@@ -138,7 +139,7 @@ impl ReportQuery {
         };
         let page = sales_report(&state.db, principal.tenant_id, &query, &page)
             .await
-            .map_err(ApiError::from)?;
+            .map_err(AppError::from)?;
         Ok(connection(page))
     }
 }

@@ -13,32 +13,23 @@
 //! command touched, the log cursor of its last event, and for `addItem`/`reissueLine`
 //! whether POS should prompt for a serial now.
 
-use super::context::{
-    command_context, derived_command_id, new_command_id, parse_uuid, require, state,
-    wait_for_read_models,
-};
-use super::errors::{ApiError, ApiResult};
+use super::context::{command_context, new_command_id, parse_uuid, require, state};
+use super::errors::ApiResult;
 use super::types::{Channel, Customer, DeliveryMode, SaleLine, SaleType};
-use crate::auth::{Permission, Principal};
-use crate::commands::{CommandContext, CommandOutcome};
+use application::AppError;
+use application::auth::{Permission, Principal};
+use application::commands::{CommandContext, CommandOutcome};
+use application::sales::{self as flows, RefundSelection, ReissueOnto, SaleWrite};
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use domain::sale::{
-    AssignSerial, CancelLine, ChangeLineQuantity, FulfilLines, LineSelection, OpenSale, RemoveLine,
-    RemoveSerial, ReturnUnit, ReturnUnits, UnitSelector,
+    AssignSerial, ChangeLineQuantity, FulfilLines, LineSelection, OpenSale, RemoveLine,
+    RemoveSerial,
 };
-use domain::serial::SerialNumber;
-use event_schemas::{
-    CustomerId, LedgerEvent, LineNumber, Money, OutletId, ProductId, SaleId, TenantId,
-};
+use event_schemas::{CustomerId, LineNumber, OutletId, ProductId, SaleId, TenantId};
+use projections::ReadDb;
+use projections::fetch_all;
 use projections::queries::pos::{PosOrder, pos_order};
-use projections::{ReadDb, fetch_all};
-use std::collections::BTreeSet;
-use store::Position;
 use time::OffsetDateTime;
-
-/// The currency of an `addItem` without `currency`, on a sale that has no line yet (a sale
-/// with lines is priced in their currency). The ledger is for an Australian retail system.
-pub const DEFAULT_CURRENCY: &str = "AUD";
 
 /// A sale as the POS order screen shows it.
 pub struct Sale(pub PosOrder);
@@ -143,32 +134,16 @@ pub struct OpenSaleInput {
     pub customer: Option<CustomerInput>,
 }
 
-/// The line numbers an event is about.
-fn lines_of(event: &LedgerEvent) -> Option<LineNumber> {
-    Some(match event {
-        LedgerEvent::LineAdded(added) => added.line.line_number,
-        LedgerEvent::LineReissued(reissued) => reissued.line.line_number,
-        LedgerEvent::LineQuantityChanged(changed) => changed.line_number,
-        LedgerEvent::LineRemoved(removed) => removed.line_number,
-        LedgerEvent::LineCancelled(cancelled) => cancelled.line_number,
-        LedgerEvent::SerialAssigned(assigned) => assigned.line_number,
-        LedgerEvent::SerialRemoved(removed) => removed.line_number,
-        LedgerEvent::LineFulfilled(fulfilled) => fulfilled.line_number,
-        LedgerEvent::LineReturned(returned) => returned.line_number,
-        _ => return None,
-    })
-}
-
 /// A `lineId` argument: the line's number within its sale, as printed on the invoice.
-fn line_number(field: &str, value: i32) -> Result<LineNumber, ApiError> {
+fn line_number(field: &str, value: i32) -> Result<LineNumber, AppError> {
     u32::try_from(value)
         .ok()
         .filter(|line| *line >= 1)
         .map(LineNumber)
-        .ok_or_else(|| ApiError::invalid(field, "must be a line number, from 1"))
+        .ok_or_else(|| AppError::invalid(field, "must be a line number, from 1"))
 }
 
-fn line_numbers(field: &str, values: &[i32]) -> Result<Vec<LineNumber>, ApiError> {
+fn line_numbers(field: &str, values: &[i32]) -> Result<Vec<LineNumber>, AppError> {
     values
         .iter()
         .enumerate()
@@ -176,7 +151,7 @@ fn line_numbers(field: &str, values: &[i32]) -> Result<Vec<LineNumber>, ApiError
         .collect()
 }
 
-fn sale_id(field: &str, id: &ID) -> Result<SaleId, ApiError> {
+fn sale_id(field: &str, id: &ID) -> Result<SaleId, AppError> {
     parse_uuid(field, id).map(SaleId)
 }
 
@@ -185,30 +160,25 @@ async fn load_view(
     db: &ReadDb,
     tenant: TenantId,
     sale_id: SaleId,
-) -> Result<Option<Sale>, ApiError> {
+) -> Result<Option<Sale>, AppError> {
     Ok(pos_order(db, tenant, sale_id).await?.map(Sale))
 }
 
-/// Builds the payload of one or more commands on one sale: waits for the read models,
-/// then reads the sale.
+/// The payload of a write on one sale, once the read models show it: the sale as POS
+/// shows it, and the lines the write touched.
 async fn payload(
     ctx: &Context<'_>,
     principal: &Principal,
-    sale_id: SaleId,
-    outcomes: &[CommandOutcome],
-) -> Result<SalePayload, ApiError> {
+    write: SaleWrite,
+) -> Result<SalePayload, AppError> {
     let state = state(ctx)?;
-    let last: Option<Position> = outcomes.iter().filter_map(CommandOutcome::position).max();
-    wait_for_read_models(state, last).await;
-    let touched: BTreeSet<LineNumber> = outcomes
+    let touched = write.touched_lines();
+    let prompt: Vec<u32> = write
+        .prompt_serial_for()
         .iter()
-        .flat_map(|outcome| outcome.events.iter().filter_map(lines_of))
+        .map(|line| line.0)
         .collect();
-    let prompt: Vec<u32> = outcomes
-        .iter()
-        .flat_map(|outcome| outcome.prompt_serial_for.iter().map(|line| line.0))
-        .collect();
-    let sale = load_view(&state.db, principal.tenant_id, sale_id).await?;
+    let sale = load_view(&state.db, principal.tenant_id, write.sale_id).await?;
     let lines = sale
         .as_ref()
         .map(|sale| {
@@ -226,9 +196,25 @@ async fn payload(
         lines,
         prompt_for_serial: !prompt.is_empty(),
         prompt_serial_for_lines: prompt,
-        cursor: last.map(|position| position.to_string()),
-        deduplicated: !outcomes.is_empty() && outcomes.iter().all(CommandOutcome::deduplicated),
+        cursor: write.position().map(|position| position.to_string()),
+        deduplicated: write.deduplicated(),
     })
+}
+
+/// The payload of one command on sale `sale_id`.
+async fn answer(
+    ctx: &Context<'_>,
+    principal: &Principal,
+    sale_id: SaleId,
+    outcome: CommandOutcome,
+) -> Result<SalePayload, AppError> {
+    let state = state(ctx)?;
+    payload(
+        ctx,
+        principal,
+        SaleWrite::of(state, sale_id, vec![outcome]).await,
+    )
+    .await
 }
 
 /// Sale queries.
@@ -260,12 +246,12 @@ impl SaleQuery {
         let state = state(ctx)?;
         let invoice = invoice_number.trim();
         if invoice.is_empty() {
-            return Err(ApiError::invalid("invoiceNumber", "must not be blank").into());
+            return Err(AppError::invalid("invoiceNumber", "must not be blank").into());
         }
         // No invoice number holds one, PostgreSQL refuses NUL and SQLite cuts text at it.
         if invoice.chars().any(char::is_control) {
             return Err(
-                ApiError::invalid("invoiceNumber", "must not contain control characters").into(),
+                AppError::invalid("invoiceNumber", "must not contain control characters").into(),
             );
         }
         let rows = fetch_all!(
@@ -276,12 +262,12 @@ impl SaleQuery {
             principal.tenant_id.to_string(),
             invoice,
         )
-        .map_err(|error| ApiError::from(projections::queries::QueryError::Database(error)))?;
+        .map_err(|error| AppError::from(projections::queries::QueryError::Database(error)))?;
         let Some(row) = rows.into_iter().next() else {
             return Ok(None);
         };
         let id = uuid::Uuid::parse_str(&row.sale_id)
-            .map_err(|_| ApiError::internal(&format!("rm_sales.sale_id {:?}", row.sale_id)))?;
+            .map_err(|_| AppError::internal(&format!("rm_sales.sale_id {:?}", row.sale_id)))?;
         Ok(load_view(&state.db, principal.tenant_id, SaleId(id)).await?)
     }
 }
@@ -296,7 +282,7 @@ impl SaleMutation {
         principal: &Principal,
         command_id: Option<&ID>,
         channel: Option<Channel>,
-    ) -> Result<CommandContext, ApiError> {
+    ) -> Result<CommandContext, AppError> {
         Ok(command_context(
             ctx,
             principal,
@@ -333,8 +319,8 @@ impl SaleMutation {
             .commands
             .open_sale(&context, open)
             .await
-            .map_err(ApiError::from)?;
-        Ok(payload(ctx, principal, sale_id, &[outcome]).await?)
+            .map_err(AppError::from)?;
+        Ok(answer(ctx, principal, sale_id, outcome).await?)
     }
 
     /// Adds `quantity` units of a product. Serial-tracked (REQUIRED/OPTIONAL) products get
@@ -360,28 +346,22 @@ impl SaleMutation {
         let quantity = u32::try_from(quantity)
             .ok()
             .filter(|quantity| *quantity >= 1)
-            .ok_or_else(|| ApiError::invalid("quantity", "must be at least 1"))?;
-        let currency = match currency {
-            Some(currency) => currency,
-            None => state
-                .commands
-                .load_sale(principal.tenant_id, sale)
-                .await
-                .map_err(ApiError::from)?
-                .and_then(|sale| sale.currency().map(str::to_owned))
-                .unwrap_or_else(|| DEFAULT_CURRENCY.to_owned()),
-        };
-        let unit_price = Money {
-            amount_minor: unit_price_minor.unwrap_or(0),
+            .ok_or_else(|| AppError::invalid("quantity", "must be at least 1"))?;
+        let unit_price = flows::unit_price(
+            state,
+            principal.tenant_id,
+            sale,
+            unit_price_minor.unwrap_or(0),
             currency,
-        };
+        )
+        .await?;
         let context = Self::context(ctx, principal, command_id.as_ref(), channel)?;
         let outcome = state
             .commands
             .add_item(&context, sale, product, quantity, unit_price)
             .await
-            .map_err(ApiError::from)?;
-        Ok(payload(ctx, principal, sale, &[outcome]).await?)
+            .map_err(AppError::from)?;
+        Ok(answer(ctx, principal, sale, outcome).await?)
     }
 
     /// Sets the quantity of a line of a product with serial numbers DISABLED (a tracked
@@ -401,15 +381,15 @@ impl SaleMutation {
         let change = ChangeLineQuantity {
             line_number: self::line_number("lineId", line_id)?,
             quantity: u32::try_from(quantity)
-                .map_err(|_| ApiError::invalid("quantity", "must be at least 1"))?,
+                .map_err(|_| AppError::invalid("quantity", "must be at least 1"))?,
         };
         let context = Self::context(ctx, principal, command_id.as_ref(), channel)?;
         let outcome = state
             .commands
             .change_line_quantity(&context, sale, change)
             .await
-            .map_err(ApiError::from)?;
-        Ok(payload(ctx, principal, sale, &[outcome]).await?)
+            .map_err(AppError::from)?;
+        Ok(answer(ctx, principal, sale, outcome).await?)
     }
 
     /// Takes an unfulfilled line off the sale (a correction while building it), releasing
@@ -433,8 +413,8 @@ impl SaleMutation {
             .commands
             .remove_line(&context, sale, remove)
             .await
-            .map_err(ApiError::from)?;
-        Ok(payload(ctx, principal, sale, &[outcome]).await?)
+            .map_err(AppError::from)?;
+        Ok(answer(ctx, principal, sale, outcome).await?)
     }
 
     /// Records a serial number on a line (replacing the one it has), as typed or scanned.
@@ -461,8 +441,8 @@ impl SaleMutation {
             .commands
             .assign_serial(&context, sale, assign)
             .await
-            .map_err(ApiError::from)?;
-        Ok(payload(ctx, principal, sale, &[outcome]).await?)
+            .map_err(AppError::from)?;
+        Ok(answer(ctx, principal, sale, outcome).await?)
     }
 
     /// Takes the serial number off an unfulfilled line (free until fulfilment), recording
@@ -488,8 +468,8 @@ impl SaleMutation {
             .commands
             .remove_serial(&context, sale, remove)
             .await
-            .map_err(ApiError::from)?;
-        Ok(payload(ctx, principal, sale, &[outcome]).await?)
+            .map_err(AppError::from)?;
+        Ok(answer(ctx, principal, sale, outcome).await?)
     }
 
     /// Fulfils the lines listed, or every open line when `lineIds` is not given.
@@ -515,8 +495,8 @@ impl SaleMutation {
             .commands
             .fulfil_lines(&context, sale, FulfilLines { lines })
             .await
-            .map_err(ApiError::from)?;
-        Ok(payload(ctx, principal, sale, &[outcome]).await?)
+            .map_err(AppError::from)?;
+        Ok(answer(ctx, principal, sale, outcome).await?)
     }
 
     /// Returns and refunds exact units of fulfilled lines, picked by line number and/or by
@@ -535,73 +515,13 @@ impl SaleMutation {
         let principal = require(ctx, Permission::Refund, "refund lines")?;
         let state = state(ctx)?;
         let sale_id = self::sale_id("saleId", &sale_id)?;
-        let by_line = self::line_numbers("lineIds", line_ids.as_deref().unwrap_or(&[]))?;
-        let serials = serial_numbers.unwrap_or_default();
-        if by_line.is_empty() && serials.is_empty() {
-            return Err(ApiError::invalid(
-                "lineIds",
-                "or serialNumbers must select at least one unit",
-            )
-            .into());
-        }
-        let sale = state
-            .commands
-            .load_sale(principal.tenant_id, sale_id)
-            .await
-            .map_err(ApiError::from)?
-            .ok_or_else(|| ApiError::not_found(format!("sale {sale_id} does not exist")))?;
-        let mut units = Vec::new();
-        for line_number in by_line {
-            // A line that is not on the sale is refused by the domain (NOT_FOUND).
-            let refund = sale.line(line_number).map_or_else(
-                || Money {
-                    amount_minor: 0,
-                    currency: sale.currency().unwrap_or(DEFAULT_CURRENCY).to_owned(),
-                },
-                |line| Money {
-                    amount_minor: line.total_minor(),
-                    currency: line.unit_price.currency.clone(),
-                },
-            );
-            units.push(ReturnUnit {
-                unit: UnitSelector::Line(line_number),
-                refund,
-            });
-        }
-        for (index, typed) in serials.iter().enumerate() {
-            let serial = SerialNumber::parse(typed).map_err(|error| {
-                ApiError::new(error.code(), format!("serialNumbers[{index}]: {error}"))
-            })?;
-            let line = sale
-                .lines
-                .values()
-                .filter(|line| line.serial.as_deref() == Some(serial.as_str()))
-                .max_by_key(|line| line.line_number)
-                .ok_or_else(|| {
-                    ApiError::not_found(format!(
-                        "no line of invoice {} has serial {}",
-                        sale.invoice_number,
-                        serial.as_str()
-                    ))
-                })?;
-            units.push(ReturnUnit {
-                unit: UnitSelector::Serial {
-                    product_id: line.product_id,
-                    serial: typed.clone(),
-                },
-                refund: Money {
-                    amount_minor: line.total_minor(),
-                    currency: line.unit_price.currency.clone(),
-                },
-            });
-        }
+        let selection = RefundSelection {
+            lines: self::line_numbers("lineIds", line_ids.as_deref().unwrap_or(&[]))?,
+            serials: serial_numbers.unwrap_or_default(),
+        };
         let context = Self::context(ctx, principal, command_id.as_ref(), channel)?;
-        let outcome = state
-            .commands
-            .return_units(&context, sale_id, ReturnUnits { units, reason })
-            .await
-            .map_err(ApiError::from)?;
-        Ok(payload(ctx, principal, sale_id, &[outcome]).await?)
+        let write = flows::refund(state, &context, sale_id, selection, reason).await?;
+        Ok(payload(ctx, principal, write).await?)
     }
 
     /// Cancels unfulfilled lines (each releases its serial). Lines are cancelled one by
@@ -620,33 +540,9 @@ impl SaleMutation {
         let state = state(ctx)?;
         let sale = self::sale_id("saleId", &sale_id)?;
         let lines = self::line_numbers("lineIds", &line_ids)?;
-        if lines.is_empty() {
-            return Err(ApiError::invalid("lineIds", "must list at least one line").into());
-        }
-        let base = new_command_id(command_id.as_ref())?;
-        let mut outcomes = Vec::with_capacity(lines.len());
-        for line_number in lines {
-            let context = command_context(
-                ctx,
-                principal,
-                derived_command_id(base, &format!("cancel-{line_number}")),
-                channel.map(Into::into),
-                None,
-            );
-            let cancel = CancelLine {
-                line_number,
-                reason: reason.clone(),
-            };
-            match state.commands.cancel_line(&context, sale, cancel).await {
-                Ok(outcome) => outcomes.push(outcome),
-                Err(error) => {
-                    let last = outcomes.iter().filter_map(CommandOutcome::position).max();
-                    after_command_position(ctx, last).await;
-                    return Err(ApiError::from(error).into());
-                }
-            }
-        }
-        Ok(payload(ctx, principal, sale, &outcomes).await?)
+        let context = Self::context(ctx, principal, command_id.as_ref(), channel)?;
+        let write = flows::cancel_lines(state, &context, sale, lines, reason).await?;
+        Ok(payload(ctx, principal, write).await?)
     }
 
     /// Issues a returned line of an earlier sale again on a new invoice, referencing the
@@ -670,64 +566,24 @@ impl SaleMutation {
         let original = self::sale_id("returnedSaleId", &returned_sale_id)?;
         let line = self::line_number("returnedLineId", returned_line_id)?;
         let context = Self::context(ctx, principal, command_id.as_ref(), channel)?;
-        let mut outcomes = Vec::new();
-        let sale = match (sale_id, new_sale) {
-            (Some(sale_id), None) => self::sale_id("saleId", &sale_id)?,
-            (None, Some(input)) => {
-                let open = open_sale_command(input, "newSale")?;
-                // Refuse what the re-issue would refuse before opening the new sale, so a
-                // refused re-issue leaves no sale behind.
-                reissue_precheck(
-                    state,
-                    principal.tenant_id,
-                    original,
-                    line,
-                    serial_number.as_deref(),
-                )
-                .await?;
-                let sale = open.sale_id;
-                let mut opening = context.clone();
-                opening.metadata.command_id =
-                    derived_command_id(context.metadata.command_id, "open-sale");
-                opening.metadata.outlet_id = Some(open.outlet_id);
-                let opened = state
-                    .commands
-                    .open_sale(&opening, open)
-                    .await
-                    .map_err(ApiError::from)?;
-                // On a retry the opening is deduplicated: the sale is the one opened the
-                // first time, as recorded, not the id generated for this attempt.
-                let opened_sale = opened
-                    .events
-                    .iter()
-                    .find_map(|event| match event {
-                        LedgerEvent::SaleOpened(opened) => Some(opened.sale_id),
-                        _ => None,
-                    })
-                    .unwrap_or(sale);
-                outcomes.push(opened);
-                opened_sale
-            }
+        let onto = match (sale_id, new_sale) {
+            (Some(sale_id), None) => ReissueOnto::Sale(self::sale_id("saleId", &sale_id)?),
+            (None, Some(input)) => ReissueOnto::NewSale(open_sale_command(input, "newSale")?),
             _ => {
-                return Err(ApiError::invalid(
+                return Err(AppError::invalid(
                     "saleId",
                     "give either saleId (a sale already opened) or newSale (to open one), not both",
                 )
                 .into());
             }
         };
-        let outcome = state
-            .commands
-            .reissue_line(&context, sale, original, line, serial_number)
-            .await
-            .map_err(ApiError::from)?;
-        outcomes.push(outcome);
-        Ok(payload(ctx, principal, sale, &outcomes).await?)
+        let write = flows::reissue(state, &context, onto, original, line, serial_number).await?;
+        Ok(payload(ctx, principal, write).await?)
     }
 }
 
 /// The `OpenSale` command an `OpenSaleInput` asks for (`field` names the input in errors).
-fn open_sale_command(input: OpenSaleInput, field: &str) -> Result<OpenSale, ApiError> {
+fn open_sale_command(input: OpenSaleInput, field: &str) -> Result<OpenSale, AppError> {
     let sale_id = match &input.id {
         Some(id) => sale_id(&format!("{field}.id"), id)?,
         None => SaleId::new_v7(),
@@ -736,7 +592,7 @@ fn open_sale_command(input: OpenSaleInput, field: &str) -> Result<OpenSale, ApiE
     let customer = input
         .customer
         .map(|customer| {
-            Ok::<_, ApiError>(event_schemas::Customer {
+            Ok::<_, AppError>(event_schemas::Customer {
                 customer_id: CustomerId(parse_uuid(&format!("{field}.customer.id"), &customer.id)?),
                 name: customer.name,
             })
@@ -756,58 +612,4 @@ fn open_sale_command(input: OpenSaleInput, field: &str) -> Result<OpenSale, ApiE
         outlet_id,
         customer,
     })
-}
-
-/// What `reissueLine` refuses without opening anything: an unknown returned sale or line, a
-/// line that was not returned, an invalid serial.
-async fn reissue_precheck(
-    state: &crate::state::AppState,
-    tenant: TenantId,
-    original: SaleId,
-    line: LineNumber,
-    serial: Option<&str>,
-) -> Result<(), ApiError> {
-    use crate::commands::CommandError;
-    use domain::sale::SaleError;
-    let sale = state
-        .commands
-        .load_sale(tenant, original)
-        .await
-        .map_err(ApiError::from)?
-        .ok_or_else(|| {
-            ApiError::from(CommandError::NotFound {
-                what: "sale",
-                id: original.to_string(),
-            })
-        })?;
-    let facts = sale
-        .returned_line_facts(line)
-        .map_err(|error| match error {
-            SaleError::LineNotFound { line_number } => CommandError::NotFound {
-                what: "line",
-                id: format!("{line_number} of invoice {}", sale.invoice_number),
-            },
-            error => CommandError::Sale(error),
-        })
-        .map_err(ApiError::from)?;
-    if !facts.returned {
-        return Err(ApiError::from(CommandError::Sale(
-            SaleError::OriginalLineNotReturned {
-                invoice_number: facts.invoice_number,
-                line_number: facts.line.line_number,
-            },
-        )));
-    }
-    if let Some(serial) = serial {
-        SerialNumber::parse(serial)
-            .map_err(|error| ApiError::from(CommandError::Sale(SaleError::InvalidSerial(error))))?;
-    }
-    Ok(())
-}
-
-/// Waits for the read models after part of a mutation succeeded.
-async fn after_command_position(ctx: &Context<'_>, position: Option<Position>) {
-    if let Ok(state) = state(ctx) {
-        wait_for_read_models(state, position).await;
-    }
 }

@@ -3,10 +3,11 @@
 //! Settings are read from the retailer's settings stream itself (one small stream), so they
 //! are always current, with the defaults when never changed.
 
-use super::context::{after_command, command_context, new_command_id, require, state};
-use super::errors::{ApiError, ApiResult};
+use super::context::{command_context, new_command_id, require, state};
+use super::errors::ApiResult;
 use super::types::Channel;
-use crate::auth::Permission;
+use application::AppError;
+use application::auth::Permission;
 use async_graphql::{Context, ID, Object, SimpleObject};
 use domain::settings::{ChangeSettings, RetailerSettings};
 
@@ -58,7 +59,7 @@ impl SettingsQuery {
             .commands
             .load_settings(principal.tenant_id)
             .await
-            .map_err(ApiError::from)?;
+            .map_err(AppError::from)?;
         Ok(settings.into())
     }
 }
@@ -97,13 +98,13 @@ impl SettingsMutation {
             .commands
             .change_settings(&context, change)
             .await
-            .map_err(ApiError::from)?;
-        after_command(state, &outcome).await;
+            .map_err(AppError::from)?;
+        state.after(&outcome).await;
         let settings = state
             .commands
             .load_settings(principal.tenant_id)
             .await
-            .map_err(ApiError::from)?;
+            .map_err(AppError::from)?;
         Ok(SettingsPayload {
             settings: settings.into(),
             cursor: outcome.position().map(|position| position.to_string()),

@@ -26,9 +26,10 @@
 //! [`SubscriptionLimits::live_readers`] and [`SubscriptionLimits::events_held`] show it.
 
 use super::context::{parse_position, parse_uuid, require, state};
-use super::errors::ApiError;
+use super::errors::{ApiResult, GraphqlError};
 use super::events::{EventFilter, LedgerEvent};
-use crate::auth::Permission;
+use application::auth::Permission;
+use application::{AppError, ErrorCode};
 use async_graphql::{Context, ID, Subscription};
 use event_schemas::TenantId;
 use futures::{Stream, StreamExt};
@@ -122,36 +123,47 @@ impl LedgerSubscription {
         serial_number: Option<String>,
         product_id: Option<ID>,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<LedgerEvent>> + use<>> {
-        let principal = require(ctx, Permission::Subscribe, "subscribe to ledger events")?;
-        let state = state(ctx)?;
-        let after = parse_position("after", after.as_deref())?;
-        let filter = EventFilter {
-            stream_id: None,
-            types,
-            serial: EventFilter::serial("serialNumber", serial_number.as_deref())?,
-            product_id: product_id
-                .as_ref()
-                .map(|id| parse_uuid("productId", id).map(|id| id.to_string()))
-                .transpose()?,
-        };
-        let limits = state.subscription_limits.clone();
-        let (sender, receiver) = mpsc::channel(limits.capacity());
-        let reader = tokio::spawn(read_log(
-            state.store.clone(),
-            after,
-            principal.tenant_id,
-            filter,
-            limits.clone(),
-            sender,
-        ));
-        let delivery = Delivery {
-            receiver,
-            reader: Some(reader),
-            last: after,
-            limits,
-        };
-        Ok(futures::stream::unfold(delivery, Delivery::next))
+        Ok(subscribe(ctx, after, types, serial_number, product_id).await?)
     }
+}
+
+/// The subscription `ledgerEvents` asks for, or why it is refused.
+async fn subscribe(
+    ctx: &Context<'_>,
+    after: Option<String>,
+    types: Option<Vec<String>>,
+    serial_number: Option<String>,
+    product_id: Option<ID>,
+) -> ApiResult<impl Stream<Item = async_graphql::Result<LedgerEvent>> + use<>> {
+    let principal = require(ctx, Permission::Subscribe, "subscribe to ledger events")?;
+    let state = state(ctx)?;
+    let after = parse_position("after", after.as_deref())?;
+    let filter = EventFilter {
+        stream_id: None,
+        types,
+        serial: EventFilter::serial("serialNumber", serial_number.as_deref())?,
+        product_id: product_id
+            .as_ref()
+            .map(|id| parse_uuid("productId", id).map(|id| id.to_string()))
+            .transpose()?,
+    };
+    let limits = state.subscription_limits.clone();
+    let (sender, receiver) = mpsc::channel(limits.capacity());
+    let reader = tokio::spawn(read_log(
+        state.store.clone(),
+        after,
+        principal.tenant_id,
+        filter,
+        limits.clone(),
+        sender,
+    ));
+    let delivery = Delivery {
+        receiver,
+        reader: Some(reader),
+        last: after,
+        limits,
+    };
+    Ok(futures::stream::unfold(delivery, Delivery::next))
 }
 
 /// Why a reader task ended.
@@ -282,21 +294,21 @@ impl Delivery {
             // Only a closed channel stops the reader this way, and we hold the receiver.
             Ok(Stopped::ClientGone) => return None,
             Err(error) => {
-                let mut error = ApiError::internal(&format!("ledger subscription reader: {error}"));
+                let mut error = AppError::internal(&format!("ledger subscription reader: {error}"));
                 error
                     .details
                     .push(("resumeAfter", self.last.to_string().into()));
                 error
             }
         };
-        Some((Err(error.into()), self))
+        Some((Err(GraphqlError::from(error).into()), self))
     }
 }
 
 /// `SLOW_CONSUMER`, with the cursor to resume after.
-fn slow_consumer(last: Position, limits: &SubscriptionLimits) -> ApiError {
-    let mut error = ApiError::new(
-        "SLOW_CONSUMER",
+fn slow_consumer(last: Position, limits: &SubscriptionLimits) -> AppError {
+    let mut error = AppError::new(
+        ErrorCode::SlowConsumer,
         format!(
             "the subscription stopped because its buffer of {} events stayed full for {:?}: \
              subscribe again with `after: \"{last}\"` to continue after the last event received",

@@ -2,9 +2,10 @@
 //! touched it, with who did it, where, through which channel and why. Permission `Read`.
 
 use super::context::{parse_uuid, require, state};
-use super::errors::{ApiError, ApiResult};
+use super::errors::ApiResult;
 use super::types::{ActorKind, Channel, Customer, Money, ReissueRef, SerialStatus};
-use crate::auth::Permission;
+use application::AppError;
+use application::auth::Permission;
 use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 use event_schemas::ProductId;
 use projections::queries::ReissueOf;
@@ -223,7 +224,7 @@ impl TraceQuery {
         };
         let history = serial_history(&state.store, &query)
             .await
-            .map_err(ApiError::from)?;
+            .map_err(AppError::from)?;
         Ok(history.units.into_iter().map(SerialTrace::from).collect())
     }
 }

@@ -4,31 +4,18 @@
 //!
 //! A new endpoint receives the events recorded after its registration (the head of the log
 //! at that moment), or every event after `after` when that cursor is given. The secret is
-//! accepted once and never returned. Delivery itself is [`crate::webhooks`].
+//! accepted once and never returned. Delivery itself is [`application::webhooks`].
 
 use super::context::{page_size, parse_position, parse_uuid, require, state};
-use super::errors::{ApiError, ApiResult};
-use crate::auth::{Permission, Principal};
-use crate::webhooks::{
-    DeliveryAttempt, Endpoint, EndpointStatus, Outcome, Registration, Registry, WebhookError,
+use super::errors::ApiResult;
+use application::AppError;
+use application::auth::{Permission, Principal};
+use application::webhooks::{
+    DeliveryAttempt, Endpoint, EndpointStatus, Outcome, Registration, Registry,
 };
 use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use time::OffsetDateTime;
-
-impl From<WebhookError> for ApiError {
-    fn from(error: WebhookError) -> Self {
-        match error {
-            WebhookError::Invalid { .. } | WebhookError::TooMany => {
-                ApiError::new("VALIDATION", error.to_string())
-            }
-            WebhookError::NotFound(_) => ApiError::not_found(error.to_string()),
-            WebhookError::Store(error) => ApiError::from(error),
-            WebhookError::Database(_) => ApiError::unavailable(&error),
-            WebhookError::StoredValue { .. } => ApiError::internal(&error),
-        }
-    }
-}
 
 /// Whether a webhook is being delivered to.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,7 +154,7 @@ pub struct RegisterWebhookInput {
     pub after: Option<String>,
 }
 
-fn manager<'a>(ctx: &Context<'a>, what: &str) -> Result<(&'a Principal, Registry), ApiError> {
+fn manager<'a>(ctx: &Context<'a>, what: &str) -> Result<(&'a Principal, Registry), AppError> {
     let principal = require(ctx, Permission::ManageIntegrations, what)?;
     let registry = Registry::new(state(ctx)?.store.clone());
     Ok((principal, registry))
@@ -185,7 +172,7 @@ impl WebhookQuery {
         let endpoints = registry
             .endpoints(principal.tenant_id)
             .await
-            .map_err(ApiError::from)?;
+            .map_err(AppError::from)?;
         Ok(endpoints.into_iter().map(Webhook::from).collect())
     }
 
@@ -207,14 +194,14 @@ impl WebhookQuery {
                 cursor
                     .trim()
                     .parse::<i64>()
-                    .map_err(|_| ApiError::invalid("after", "is not a cursor of this connection"))
+                    .map_err(|_| AppError::invalid("after", "is not a cursor of this connection"))
             })
             .transpose()?;
         // One more than asked tells whether there is a next page.
         let mut attempts = registry
             .deliveries(principal.tenant_id, id, first.saturating_add(1), before)
             .await
-            .map_err(ApiError::from)?;
+            .map_err(AppError::from)?;
         let has_next_page = attempts.len() > usize::try_from(first).unwrap_or(usize::MAX);
         attempts.truncate(usize::try_from(first).unwrap_or(usize::MAX));
         let mut connection = Connection::new(before.is_some(), has_next_page);
@@ -252,7 +239,7 @@ impl WebhookMutation {
         let endpoint = registry
             .register(principal.tenant_id, registration)
             .await
-            .map_err(ApiError::from)?;
+            .map_err(AppError::from)?;
         Ok(endpoint.into())
     }
 
@@ -264,7 +251,7 @@ impl WebhookMutation {
         registry
             .remove(principal.tenant_id, webhook_id)
             .await
-            .map_err(ApiError::from)?;
+            .map_err(AppError::from)?;
         Ok(ID(webhook_id.to_string()))
     }
 
@@ -276,7 +263,7 @@ impl WebhookMutation {
         let endpoint = registry
             .resume(principal.tenant_id, webhook_id)
             .await
-            .map_err(ApiError::from)?;
+            .map_err(AppError::from)?;
         Ok(endpoint.into())
     }
 }

@@ -12,7 +12,7 @@ mod serial;
 mod verify;
 
 use anyhow::{Context, bail};
-use api::auth::Auth;
+use application::auth::Auth;
 use clap::Subcommand;
 use event_schemas::TenantId;
 use projections::ReadDb;

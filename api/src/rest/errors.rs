@@ -1,8 +1,8 @@
 //! How the REST API answers an error: the HTTP status that fits the code, and a JSON body
 //! `{"error": {"code", "message", "details"}}` whose `code` is the same stable code GraphQL
-//! puts in `extensions.code` (the two APIs share [`ApiError`]).
+//! puts in `extensions.code` (the two APIs share [`AppError`]).
 
-use crate::graphql::errors::ApiError;
+use application::{AppError, ErrorCode};
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -10,13 +10,13 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 /// An error answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RestError(pub ApiError);
+#[derive(Debug, Clone, PartialEq)]
+pub struct RestError(pub AppError);
 
 impl RestError {
     /// `VALIDATION`, naming the field and the rule it breaks.
     pub fn invalid(field: &str, rule: &str) -> Self {
-        Self(ApiError::invalid(field, rule))
+        Self(AppError::invalid(field, rule))
     }
 
     /// The HTTP status of the error's code.
@@ -25,7 +25,7 @@ impl RestError {
     }
 }
 
-impl<E: Into<ApiError>> From<E> for RestError {
+impl<E: Into<AppError>> From<E> for RestError {
     fn from(error: E) -> Self {
         Self(error.into())
     }
@@ -33,24 +33,36 @@ impl<E: Into<ApiError>> From<E> for RestError {
 
 /// The status each code is answered with. Refusals of a command that the state of the
 /// ledger decides (a serial live elsewhere, a concurrent change, a key reused) are 409; the
-/// other business-rule refusals 422; malformed input 400.
-pub fn status_of(code: &str) -> StatusCode {
+/// other business-rule refusals 422; malformed input 400. Exhaustive: a new code does not
+/// compile until it has a status.
+pub fn status_of(code: ErrorCode) -> StatusCode {
     match code {
-        "VALIDATION" | "INVALID_SERIAL" => StatusCode::BAD_REQUEST,
-        "UNAUTHENTICATED" => StatusCode::UNAUTHORIZED,
-        "FORBIDDEN" => StatusCode::FORBIDDEN,
-        "NOT_FOUND" => StatusCode::NOT_FOUND,
-        "PAYLOAD_TOO_LARGE" => StatusCode::PAYLOAD_TOO_LARGE,
-        "UNSUPPORTED_MEDIA_TYPE" => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "CONFLICT"
-        | "SERIAL_ALREADY_ASSIGNED"
-        | "INVOICE_NUMBER_TAKEN"
-        | "ALREADY_REISSUED"
-        | "IDEMPOTENCY_KEY_REUSED" => StatusCode::CONFLICT,
-        "RATE_LIMITED" => StatusCode::TOO_MANY_REQUESTS,
-        "UNAVAILABLE" => StatusCode::SERVICE_UNAVAILABLE,
-        "INTERNAL" => StatusCode::INTERNAL_SERVER_ERROR,
-        _ => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::Validation | ErrorCode::InvalidSerial => StatusCode::BAD_REQUEST,
+        ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
+        ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+        ErrorCode::NotFound => StatusCode::NOT_FOUND,
+        ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ErrorCode::Conflict
+        | ErrorCode::SerialAlreadyAssigned
+        | ErrorCode::InvoiceNumberTaken
+        | ErrorCode::AlreadyReissued
+        | ErrorCode::IdempotencyKeyReused => StatusCode::CONFLICT,
+        ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorCode::AlreadyExists
+        | ErrorCode::PackageCycle
+        | ErrorCode::QuantitySplitRequired
+        | ErrorCode::PackageLine
+        | ErrorCode::SerialModeDisabled
+        | ErrorCode::LineFulfilled
+        | ErrorCode::LineClosed
+        | ErrorCode::SerialRequired
+        | ErrorCode::LineNotFulfilled
+        | ErrorCode::AlreadyReturned
+        | ErrorCode::LineNotReturned
+        | ErrorCode::SlowConsumer => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }
 
@@ -80,21 +92,18 @@ pub struct ErrorDetail {
 impl IntoResponse for RestError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let ApiError {
+        let AppError {
             code,
             message,
             details,
         } = self.0;
         let details = details
             .into_iter()
-            .map(|(key, value)| {
-                let value = value.into_json().unwrap_or(serde_json::Value::Null);
-                (key.to_owned(), value)
-            })
+            .map(|(key, value)| (key.to_owned(), value))
             .collect();
         let body = ErrorBody {
             error: ErrorDetail {
-                code: code.to_owned(),
+                code: code.as_str().to_owned(),
                 message,
                 details,
             },
@@ -118,16 +127,22 @@ mod tests {
 
     #[test]
     fn every_code_the_api_gives_has_a_fitting_status() {
-        assert_eq!(status_of("VALIDATION"), StatusCode::BAD_REQUEST);
-        assert_eq!(status_of("SERIAL_ALREADY_ASSIGNED"), StatusCode::CONFLICT);
+        assert_eq!(status_of(ErrorCode::Validation), StatusCode::BAD_REQUEST);
         assert_eq!(
-            status_of("SERIAL_REQUIRED"),
+            status_of(ErrorCode::SerialAlreadyAssigned),
+            StatusCode::CONFLICT
+        );
+        assert_eq!(
+            status_of(ErrorCode::SerialRequired),
             StatusCode::UNPROCESSABLE_ENTITY
         );
         assert_eq!(
-            status_of("LINE_FULFILLED"),
+            status_of(ErrorCode::LineFulfilled),
             StatusCode::UNPROCESSABLE_ENTITY
         );
-        assert_eq!(status_of("INTERNAL"), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            status_of(ErrorCode::Internal),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
     }
 }

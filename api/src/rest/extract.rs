@@ -3,56 +3,35 @@
 //! break the contract's "every error is JSON with a code").
 
 use super::errors::RestError;
-use crate::auth::{Permission, Principal, Role};
-use crate::graphql::context::actor_of;
-use crate::graphql::errors::ApiError;
-use crate::server::{bearer_token, correlation_id, principal};
 use crate::state::AppState;
+use application::AppError;
+use application::ErrorCode;
+use application::auth::{Permission, Principal};
+use application::commands::CommandContext;
+use application::request::integration_channel;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{Method, header};
-use event_schemas::{Channel, CommandId, CommandMetadata};
+use event_schemas::CommandId;
 use serde::de::DeserializeOwned;
-use uuid::Uuid;
 
-/// The authenticated caller of a REST request.
+/// The authenticated caller of a REST request: the application's [`application::request::Caller`],
+/// extracted from the bearer token and the correlation id header.
 #[derive(Debug, Clone)]
-pub struct Caller {
-    /// Who the token acts as.
-    pub principal: Principal,
-    /// The request's correlation id (the `x-correlation-id` header, else a new one).
-    pub correlation_id: Uuid,
-}
+pub struct Caller(pub application::request::Caller);
 
 impl Caller {
     /// The caller, who must be allowed `permission` (`what` names it for the message).
     pub fn require(&self, permission: Permission, what: &str) -> Result<&Principal, RestError> {
-        if self.principal.may(permission) {
-            Ok(&self.principal)
-        } else {
-            Err(RestError(ApiError::forbidden(self.principal.role, what)))
-        }
+        Ok(self.0.require(permission, what)?)
     }
 
     /// The context of a command this request issues: warehouse tokens arrive through the
     /// Warehouse Management Service API (`WMS`), every other token through `API`.
-    pub fn command_context(&self, command_id: CommandId) -> crate::commands::CommandContext {
-        let channel = match self.principal.role {
-            Role::Warehouse => Channel::Wms,
-            _ => Channel::Api,
-        };
-        crate::commands::CommandContext {
-            tenant_id: self.principal.tenant_id,
-            metadata: CommandMetadata {
-                command_id,
-                correlation_id: self.correlation_id,
-                causation_id: None,
-                actor: actor_of(&self.principal),
-                channel,
-                outlet_id: None,
-            },
-        }
+    pub fn command_context(&self, command_id: CommandId) -> CommandContext {
+        let channel = integration_channel(self.0.principal.role);
+        self.0.command_context(command_id, Some(channel), None)
     }
 }
 
@@ -63,13 +42,9 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let correlation_id = correlation_id(&parts.headers);
-        match principal(state, bearer_token(&parts.headers)).await? {
-            Some(principal) => Ok(Self {
-                principal,
-                correlation_id,
-            }),
-            None => Err(RestError(ApiError::unauthenticated())),
+        match crate::http::caller(state, &parts.headers).await? {
+            Some(caller) => Ok(Self(caller)),
+            None => Err(RestError(AppError::unauthenticated())),
         }
     }
 }
@@ -98,8 +73,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
                     || (mime.starts_with("application/") && mime.ends_with("+json"))
             });
         if !is_json {
-            return Err(RestError(ApiError::new(
-                "UNSUPPORTED_MEDIA_TYPE",
+            return Err(RestError(AppError::new(
+                ErrorCode::UnsupportedMediaType,
                 "the body must be JSON: send Content-Type: application/json",
             )));
         }
@@ -107,8 +82,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
             .await
             .map_err(|rejection| {
                 if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                    RestError(ApiError::new(
-                        "PAYLOAD_TOO_LARGE",
+                    RestError(AppError::new(
+                        ErrorCode::PayloadTooLarge,
                         format!("the body is larger than {} bytes", super::MAX_BODY_BYTES),
                     ))
                 } else {
@@ -131,8 +106,8 @@ fn decode_json<T: DeserializeOwned>(raw: &[u8]) -> Result<T, RestError> {
             format!("body.{path}")
         };
         let reason = error.into_inner().to_string();
-        RestError(ApiError::new(
-            "VALIDATION",
+        RestError(AppError::new(
+            ErrorCode::Validation,
             format!("{field} is not valid: {reason}"),
         ))
     })
@@ -150,8 +125,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T>
             .await
             .map(|Query(value)| Self(value))
             .map_err(|rejection| {
-                RestError(ApiError::new(
-                    "VALIDATION",
+                RestError(AppError::new(
+                    ErrorCode::Validation,
                     format!("query string is not valid: {}", rejection.body_text()),
                 ))
             })
@@ -171,8 +146,8 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for PathPar
             .await
             .map(|Path(value)| Self(value))
             .map_err(|rejection| {
-                RestError(ApiError::new(
-                    "VALIDATION",
+                RestError(AppError::new(
+                    ErrorCode::Validation,
                     format!("path is not valid: {}", rejection.body_text()),
                 ))
             })

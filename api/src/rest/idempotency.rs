@@ -9,8 +9,8 @@
 
 use super::errors::RestError;
 use super::extract::IdempotencyKey;
-use crate::graphql::errors::ApiError;
 use crate::state::AppState;
+use application::{AppError, ErrorCode};
 use event_schemas::{CommandId, TenantId};
 use projections::{ReadDb, execute, fetch_all};
 use sha2::{Digest, Sha256};
@@ -44,10 +44,10 @@ pub async fn command_id(
     let fingerprint = hex::encode(hasher.finalize());
     let first = remember(&state.db, tenant_id, text, &fingerprint)
         .await
-        .map_err(|error| RestError(ApiError::unavailable(&error)))?;
+        .map_err(|error| RestError(AppError::unavailable(&error)))?;
     if first != fingerprint {
-        return Err(RestError(ApiError::new(
-            "IDEMPOTENCY_KEY_REUSED",
+        return Err(RestError(AppError::new(
+            ErrorCode::IdempotencyKeyReused,
             "this Idempotency-Key was already used for a different request: use a new key \
              for a new request",
         )));

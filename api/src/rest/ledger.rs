@@ -16,10 +16,10 @@ use super::models::{
     CosignRequest, CosignatureResult, InclusionParams, InclusionResult, LedgerKeyResult,
     LedgerKeysResult, NoParams, UsedKeyResult,
 };
-use crate::auth::{Permission, Principal};
-use crate::graphql::errors::ApiError;
-use crate::graphql::ledger::{self as service, MAX_CHECKPOINTS, WHAT};
 use crate::state::AppState;
+use application::auth::{Permission, Principal};
+use application::ledger::proofs::{self as service, MAX_CHECKPOINTS, WHAT};
+use application::{AppError, ErrorCode};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -38,8 +38,8 @@ pub enum LedgerError {
 
 impl LedgerError {
     /// `error`, answered 422 when it is `VALIDATION` (the content of a well-formed request).
-    fn refusal(error: ApiError) -> Self {
-        if error.code == "VALIDATION" {
+    fn refusal(error: AppError) -> Self {
+        if error.code == ErrorCode::Validation {
             Self::Refused(RestError(error))
         } else {
             Self::Rest(RestError(error))
@@ -53,8 +53,8 @@ impl From<RestError> for LedgerError {
     }
 }
 
-impl From<ApiError> for LedgerError {
-    fn from(error: ApiError) -> Self {
+impl From<AppError> for LedgerError {
+    fn from(error: AppError) -> Self {
         Self::Rest(RestError(error))
     }
 }

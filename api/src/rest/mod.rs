@@ -154,7 +154,7 @@ pub fn routes() -> Router<AppState> {
 
 /// Unknown paths answer JSON like every other error (the router's own 404 has no body).
 async fn no_such_endpoint(uri: axum::http::Uri) -> RestError {
-    RestError(crate::graphql::errors::ApiError::not_found(format!(
+    RestError(application::AppError::not_found(format!(
         "no endpoint {}: see /openapi.json",
         uri.path()
     )))

@@ -5,10 +5,9 @@ use super::errors::{ErrorBody, RestError, RestResult};
 use super::extract::{Caller, IdempotencyKey, JsonBody, PathParams};
 use super::idempotency;
 use super::models::{ProductResult, SetSerialModeRequest};
-use crate::auth::Permission;
-use crate::commands::CommandError;
-use crate::graphql::context::wait_for_read_models;
 use crate::state::AppState;
+use application::auth::Permission;
+use application::commands::CommandError;
 use axum::Json;
 use axum::extract::State;
 use domain::product::SetSerialMode;
@@ -60,7 +59,7 @@ pub async fn set_serial_mode(
         .commands
         .set_serial_mode(&context, product_id, set)
         .await?;
-    wait_for_read_models(&state, outcome.position()).await;
+    state.after(&outcome).await;
     let product = state
         .commands
         .load_product(principal.tenant_id, product_id)

@@ -9,10 +9,9 @@ use super::models::{
     AssignSerialRequest, FulfilRequest, PendingLine, PendingLinesPage, PendingLinesParams,
     RemoveSerialParams, SaleResult,
 };
-use crate::auth::Permission;
-use crate::commands::{CommandError, CommandOutcome};
-use crate::graphql::context::wait_for_read_models;
 use crate::state::AppState;
+use application::auth::Permission;
+use application::commands::{CommandError, CommandOutcome};
 use axum::Json;
 use axum::extract::State;
 use domain::sale::{AssignSerial, FulfilWithSerials, LineToFulfil, RemoveSerial};
@@ -277,7 +276,7 @@ async fn answer(
     lines: &[LineNumber],
     outcome: &CommandOutcome,
 ) -> RestResult<Json<SaleResult>> {
-    wait_for_read_models(state, outcome.position()).await;
+    state.after(outcome).await;
     let sale = state
         .commands
         .load_sale(tenant_id, sale_id)

@@ -5,9 +5,9 @@
 use super::errors::{ErrorBody, RestError, RestResult};
 use super::extract::{Caller, QueryParams};
 use super::models::{MoneyResult, TraceEntry, TraceParams, TraceResult, TraceUnit};
-use crate::auth::Permission;
-use crate::graphql::errors::ApiError;
 use crate::state::AppState;
+use application::AppError;
+use application::auth::Permission;
 use axum::Json;
 use axum::extract::State;
 use event_schemas::ProductId;
@@ -51,9 +51,9 @@ pub async fn trace(
     };
     let history = serial_history(&state.store, &query)
         .await
-        .map_err(ApiError::from)?;
+        .map_err(AppError::from)?;
     if history.units.is_empty() {
-        return Err(RestError(ApiError::not_found(format!(
+        return Err(RestError(AppError::not_found(format!(
             "serial {} has never been recorded",
             history.serial
         ))));

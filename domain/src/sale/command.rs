@@ -165,6 +165,21 @@ pub struct ReturnedLineFacts {
     pub returned: bool,
 }
 
+impl ReturnedLineFacts {
+    /// Whether the line may be issued again: only a returned line may
+    /// ([`SaleError::OriginalLineNotReturned`]).
+    pub fn ensure_returned(&self) -> Result<(), super::SaleError> {
+        if self.returned {
+            Ok(())
+        } else {
+            Err(super::SaleError::OriginalLineNotReturned {
+                invoice_number: self.invoice_number.clone(),
+                line_number: self.line.line_number,
+            })
+        }
+    }
+}
+
 /// Issue a returned line of an earlier sale again, on this new sale.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReissueLine {

@@ -620,7 +620,7 @@ fn return_units(sale: &Sale, units: ReturnUnits) -> Result<Vec<LedgerEvent>, Sal
             UnitSelector::Line(line_number) => sale.existing_line(*line_number)?,
             UnitSelector::Serial { product_id, serial } => {
                 let serial = SerialNumber::parse(serial)?;
-                line_with_serial(sale, *product_id, &serial)?
+                sale.line_with_serial(Some(*product_id), &serial)?
             }
         };
         match line.status {
@@ -682,27 +682,6 @@ fn return_units(sale: &Sale, units: ReturnUnits) -> Result<Vec<LedgerEvent>, Sal
     Ok(events)
 }
 
-/// The line that sold `serial` of `product_id`: a fulfilled one if any, else one already
-/// returned (so the refusal says so), else any other line that had it.
-fn line_with_serial<'a>(
-    sale: &'a Sale,
-    product_id: event_schemas::ProductId,
-    serial: &SerialNumber,
-) -> Result<&'a Line, SaleError> {
-    let candidates = || {
-        sale.lines.values().filter(|line| {
-            line.product_id == product_id && line.serial.as_deref() == Some(serial.as_str())
-        })
-    };
-    [LineStatus::Fulfilled, LineStatus::Returned]
-        .into_iter()
-        .find_map(|status| candidates().find(|line| line.status == status))
-        .or_else(|| candidates().next())
-        .ok_or_else(|| SaleError::SerialNotOnSale {
-            serial: serial.to_string(),
-        })
-}
-
 // ---- re-issue -------------------------------------------------------------------------------
 
 fn reissue_line(sale: &Sale, reissue: ReissueLine) -> Result<Vec<LedgerEvent>, SaleError> {
@@ -713,12 +692,7 @@ fn reissue_line(sale: &Sale, reissue: ReissueLine) -> Result<Vec<LedgerEvent>, S
             line_number: original.line.line_number,
         });
     }
-    if !original.returned {
-        return Err(SaleError::OriginalLineNotReturned {
-            invoice_number: original.invoice_number,
-            line_number: original.line.line_number,
-        });
-    }
+    original.ensure_returned()?;
     if let Some(holder) = sale.lines.values().find(|line| {
         line.holds_reissue()
             && line.reissue_of.as_ref().is_some_and(|of| {

@@ -3,6 +3,7 @@
 use super::command::ReturnedLineFacts;
 use super::error::SaleError;
 use crate::indicator::{SerialIndicator, serial_indicator, should_auto_prompt};
+use crate::serial::SerialNumber;
 use crate::settings::RetailerSettings;
 use event_schemas::{
     Customer, DeliveryMode, LedgerEvent, LineNumber, LinePackage, Money, OutletId, ProductId,
@@ -210,6 +211,30 @@ impl Sale {
                 && line.product_id == product_id
                 && line.live_serial() == Some(serial)
         })
+    }
+
+    /// The line that sold `serial`: a fulfilled one if any, else one already returned (so
+    /// a refusal says so), else any other line that had it; of `product_id` only when
+    /// given. This is the one rule for finding the unit a typed or scanned serial names on
+    /// a sale (a return by serial, a refund picked by serial).
+    pub fn line_with_serial(
+        &self,
+        product_id: Option<ProductId>,
+        serial: &SerialNumber,
+    ) -> Result<&Line, SaleError> {
+        let candidates = || {
+            self.lines.values().filter(|line| {
+                product_id.is_none_or(|product_id| line.product_id == product_id)
+                    && line.serial.as_deref() == Some(serial.as_str())
+            })
+        };
+        [LineStatus::Fulfilled, LineStatus::Returned]
+            .into_iter()
+            .find_map(|status| candidates().find(|line| line.status == status))
+            .or_else(|| candidates().next())
+            .ok_or_else(|| SaleError::SerialNotOnSale {
+                serial: serial.to_string(),
+            })
     }
 
     /// The facts a re-issue of line `line_number` needs, for the command service to put in

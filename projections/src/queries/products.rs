@@ -176,6 +176,47 @@ pub async fn products_by_sku(
     rows.into_iter().map(ProductRow::view).collect()
 }
 
+/// The products of `tenant` among `ids`, in (SKU, product id) order, read with one
+/// statement (the ids travel as one JSON array); ids the tenant has no product for are
+/// left out.
+pub async fn products_by_ids(
+    db: &ReadDb,
+    tenant: TenantId,
+    ids: &[ProductId],
+) -> Result<Vec<ProductView>, QueryError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids = serde_json::Value::from(ids.iter().map(|id| id.to_string()).collect::<Vec<String>>())
+        .to_string();
+    let rows = match db {
+        ReadDb::Sqlite { readers, .. } => {
+            sqlx::query_as::<_, ProductRow>(concat!(
+                select_products!(),
+                "WHERE tenant_id = $1 AND product_id IN (SELECT value FROM json_each($2)) \
+                 ORDER BY sku, product_id"
+            ))
+            .bind(tenant_param(tenant))
+            .bind(ids)
+            .fetch_all(readers)
+            .await
+        }
+        ReadDb::Postgres(pool) => {
+            sqlx::query_as::<_, ProductRow>(concat!(
+                select_products!(),
+                "WHERE tenant_id = $1 \
+                 AND product_id IN (SELECT jsonb_array_elements_text($2::jsonb)) \
+                 ORDER BY sku, product_id"
+            ))
+            .bind(tenant_param(tenant))
+            .bind(ids)
+            .fetch_all(pool)
+            .await
+        }
+    }?;
+    rows.into_iter().map(ProductRow::view).collect()
+}
+
 /// Escapes `LIKE` wildcards, so the search text matches itself (`ESCAPE '\'`).
 fn like_pattern(search: &str) -> String {
     let mut pattern = String::with_capacity(search.len() + 2);

@@ -5,7 +5,7 @@
 use super::WorkloadError;
 use super::model::*;
 use super::runner::Runner;
-use api::commands::{CommandError, NewProduct};
+use application::commands::{CommandError, NewProduct};
 use domain::product::{ChangeProductDetails, ProductError, SetSerialMode};
 use domain::settings::{ChangeSettings, SettingsError};
 use event_schemas::{

@@ -3,7 +3,7 @@
 use super::WorkloadError;
 use super::model::*;
 use super::runner::Runner;
-use api::commands::CommandError;
+use application::commands::CommandError;
 use domain::sale::{
     AssignSerial, ChangeLineQuantity, FulfilLines, LineSelection, ReturnUnit, ReturnUnits,
     SaleError, UnitSelector,

@@ -2,7 +2,7 @@
 
 use super::model::*;
 use super::{Workload, WorkloadError, WorkloadReport};
-use api::commands::{CommandContext, CommandError, CommandOutcome, CommandService};
+use application::commands::{CommandContext, CommandError, CommandOutcome, CommandService};
 use domain::Decider;
 use domain::claims::{self, ClaimAction, ClaimOwner, ClaimScope};
 use domain::product::SetSerialMode;

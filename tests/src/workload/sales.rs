@@ -4,7 +4,7 @@
 use super::WorkloadError;
 use super::model::*;
 use super::runner::Runner;
-use api::commands::{CommandContext, CommandError};
+use application::commands::{CommandContext, CommandError};
 use domain::Decider;
 use domain::claims::{self, ClaimScope};
 use domain::sale::{

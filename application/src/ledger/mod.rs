@@ -1,6 +1,9 @@
 //! The verifiable ledger in the server: the signing key (kept outside the database, in a
 //! file), the options saying how often checkpoints are issued, and the task that issues
-//! them for every retailer whose tree has grown.
+//! them for every retailer whose tree has grown; [`proofs`] holds the operations the
+//! adapters share (checkpoints, proofs, cosignatures, keys).
+
+pub mod proofs;
 
 use ledger_proof::checkpoint::SigningKey;
 use projections::ReadDb;
@@ -10,6 +13,17 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+
+/// A key file that cannot be read, made or written, saying which file and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct KeyFileError(String);
+
+macro_rules! key_file_error {
+    ($($arg:tt)*) => {
+        KeyFileError(format!($($arg)*))
+    };
+}
 
 /// Issue a checkpoint once a retailer's tree has grown by this many events…
 pub const DEFAULT_CHECKPOINT_EVERY_EVENTS: u64 = 1_000;
@@ -55,24 +69,24 @@ impl std::fmt::Debug for LedgerOptions {
 
 /// Reads a signing key file (`serial-ledger keys generate`). The error names the file and
 /// says what is wrong with it; the key itself never appears in an error or a log.
-pub fn read_signing_key(path: &Path) -> anyhow::Result<SigningKey> {
+pub fn read_signing_key(path: &Path) -> Result<SigningKey, KeyFileError> {
     let text = std::fs::read_to_string(path).map_err(|error| {
-        anyhow::anyhow!("cannot read the signing key {}: {error}", path.display())
+        key_file_error!("cannot read the signing key {}: {error}", path.display())
     })?;
     SigningKey::from_text(&text)
-        .map_err(|error| anyhow::anyhow!("{} is not a signing key: {error}", path.display()))
+        .map_err(|error| key_file_error!("{} is not a signing key: {error}", path.display()))
 }
 
 /// Writes a new key pair: the private key to `path` (created, never overwritten, readable
 /// by its owner only) and the verifier (public) key to `path` + `.pub`; returns the
 /// verifier key.
-pub fn write_new_key(path: &Path, name: &str) -> anyhow::Result<String> {
+pub fn write_new_key(path: &Path, name: &str) -> Result<String, KeyFileError> {
     let (private, public) = ledger_proof::checkpoint::generate_signing_key(name)
-        .map_err(|error| anyhow::anyhow!("cannot make a key named {name:?}: {error}"))?;
+        .map_err(|error| key_file_error!("cannot make a key named {name:?}: {error}"))?;
     write_private(path, &private)?;
     let public_path = public_key_path(path);
     std::fs::write(&public_path, format!("{public}\n")).map_err(|error| {
-        anyhow::anyhow!(
+        key_file_error!(
             "cannot write the public key {}: {error}",
             public_path.display()
         )
@@ -88,17 +102,17 @@ pub fn public_key_path(path: &Path) -> std::path::PathBuf {
 }
 
 /// Creates `path` with `contents`, refusing to replace a file, readable by its owner only.
-pub fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+pub fn write_private(path: &Path, contents: &str) -> Result<(), KeyFileError> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options.open(path).map_err(|error| {
-        anyhow::anyhow!("cannot create the key file {}: {error}", path.display())
+        key_file_error!("cannot create the key file {}: {error}", path.display())
     })?;
     file.write_all(format!("{contents}\n").as_bytes())
-        .map_err(|error| anyhow::anyhow!("cannot write {}: {error}", path.display()))
+        .map_err(|error| key_file_error!("cannot write {}: {error}", path.display()))
 }
 
 /// The checkpoint task (see [`spawn`]).

@@ -24,7 +24,7 @@
 
 use super::registry::{DispatchTarget, NewAttempt, Outcome, Registry};
 use super::{ATTEMPT_HEADER, EVENT_ID_HEADER, SIGNATURE_HEADER, WebhookError, WebhookOptions};
-use crate::state::AppState;
+use crate::Application;
 use std::collections::HashMap;
 use std::error::Error as _;
 use std::sync::Arc;
@@ -68,9 +68,9 @@ struct Shared {
 }
 
 /// Starts delivering to every registered endpoint.
-pub fn spawn(state: AppState) -> DispatcherHandle {
+pub fn spawn(app: &Application) -> DispatcherHandle {
     let (stop, stopped) = watch::channel(false);
-    let options = state.webhook_options.clone();
+    let options = app.webhook_options.clone();
     // Redirects are not followed: a 3xx is a failure, as with the payment platforms, so a
     // signed body never goes to a URL the retailer did not register.
     let client = reqwest::Client::builder()
@@ -89,8 +89,8 @@ pub fn spawn(state: AppState) -> DispatcherHandle {
         }
     };
     let shared = Arc::new(Shared {
-        registry: Registry::new(state.store.clone()),
-        store: state.store,
+        registry: Registry::new(app.store.clone()),
+        store: app.store.clone(),
         options,
         client,
         instance: Uuid::now_v7(),

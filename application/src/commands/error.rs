@@ -76,31 +76,14 @@ pub enum CommandError {
 
 impl CommandError {
     /// The stable API code: the domain error's own code for refusals, else `NOT_FOUND`,
-    /// `CONFLICT`, `UNAVAILABLE` or `INTERNAL`.
+    /// `CONFLICT`, `UNAVAILABLE` or `INTERNAL` ([`crate::error::command_code`]).
     pub fn code(&self) -> &'static str {
-        match self {
-            CommandError::Product(error) => error.code(),
-            CommandError::Settings(error) => error.code(),
-            CommandError::Sale(error) => error.code(),
-            CommandError::NotFound { .. } => "NOT_FOUND",
-            CommandError::Conflict { .. } => "CONFLICT",
-            CommandError::Store(error) => match error {
-                StoreError::WrongExpectedRevision { .. } | StoreError::ClaimConflict { .. } => {
-                    "CONFLICT"
-                }
-                StoreError::Database(_) | StoreError::Contention(_) => "UNAVAILABLE",
-                StoreError::InvalidRequest(_)
-                | StoreError::CorruptEvent { .. }
-                | StoreError::UnsupportedUrl(_)
-                | StoreError::Migration(_) => "INTERNAL",
-            },
-            CommandError::CorruptStream { .. } | CommandError::CorruptClaim { .. } => "INTERNAL",
-        }
+        crate::error::command_code(self).as_str()
     }
 
     /// Whether this is a refusal a user can act on (a rule, something not found, a
     /// conflict), as opposed to a failure of the service (`UNAVAILABLE`, `INTERNAL`).
     pub fn is_refusal(&self) -> bool {
-        !matches!(self.code(), "UNAVAILABLE" | "INTERNAL")
+        !crate::error::command_code(self).is_failure()
     }
 }

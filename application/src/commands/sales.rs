@@ -14,8 +14,8 @@ use super::{CommandContext, CommandError, CommandOutcome, CommandService, stream
 use domain::product::ProductSnapshot;
 use domain::sale::{
     AddItem, AssignSerial, CancelLine, ChangeLineQuantity, FulfilLines, FulfilWithSerials,
-    OpenSale, ReissueLine, RemoveLine, RemoveSerial, ReturnUnits, Sale, SaleCommand, SaleDecider,
-    SaleError, lines_to_prompt,
+    OpenSale, ReissueLine, RemoveLine, RemoveSerial, ReturnUnits, ReturnedLineFacts, Sale,
+    SaleCommand, SaleDecider, SaleError, lines_to_prompt,
 };
 use event_schemas::{LineNumber, Money, ProductId, SaleId, TenantId};
 use store::EventStore;
@@ -165,24 +165,10 @@ impl<S: EventStore> CommandService<S> {
     ) -> Result<CommandOutcome, CommandError> {
         let target = sale_target(sale_id);
         traced(context, "reissue_line", &target.stream_id, async {
-            let (original, settings) = tokio::try_join!(
-                self.load_sale(context.tenant_id, original_sale_id),
+            let (facts, settings) = tokio::try_join!(
+                self.returned_line(context.tenant_id, original_sale_id, original_line),
                 self.load_settings(context.tenant_id),
             )?;
-            let original = original.ok_or_else(|| CommandError::NotFound {
-                what: "sale",
-                id: original_sale_id.to_string(),
-            })?;
-            let facts =
-                original
-                    .returned_line_facts(original_line)
-                    .map_err(|error| match error {
-                        SaleError::LineNotFound { line_number } => CommandError::NotFound {
-                            what: "line",
-                            id: format!("{line_number} of invoice {}", original.invoice_number),
-                        },
-                        error => CommandError::Sale(error),
-                    })?;
             let command = ReissueLine {
                 original: facts,
                 serial,
@@ -194,6 +180,31 @@ impl<S: EventStore> CommandService<S> {
             Ok(outcome)
         })
         .await
+    }
+
+    /// What a re-issue needs of line `line_number` of sale `sale_id` (not yet checked to
+    /// be returned): `NOT_FOUND` naming the sale or the line when there is none.
+    pub async fn returned_line(
+        &self,
+        tenant_id: TenantId,
+        sale_id: SaleId,
+        line_number: LineNumber,
+    ) -> Result<ReturnedLineFacts, CommandError> {
+        let sale =
+            self.load_sale(tenant_id, sale_id)
+                .await?
+                .ok_or_else(|| CommandError::NotFound {
+                    what: "sale",
+                    id: sale_id.to_string(),
+                })?;
+        sale.returned_line_facts(line_number)
+            .map_err(|error| match error {
+                SaleError::LineNotFound { line_number } => CommandError::NotFound {
+                    what: "line",
+                    id: format!("{line_number} of invoice {}", sale.invoice_number),
+                },
+                error => CommandError::Sale(error),
+            })
     }
 
     /// A sale as it stands, or `None` when it was never opened.
