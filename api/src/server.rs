@@ -157,7 +157,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let projections = state.projections.spawn();
-    let webhooks = application::webhooks::spawn(&state);
+    let webhooks = application::webhooks::spawn(state.store.clone(), state.webhook_options.clone());
     let checkpoints = application::ledger::spawn(state.db.clone(), state.ledger.clone());
     let schema = build_schema(state.clone());
     // The client address keys the rate limit of requests without a valid token.

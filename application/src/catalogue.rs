@@ -20,9 +20,11 @@
 //! package cycle through other packages, a concurrent change) is reported with its line
 //! and the other rows are still written.
 
+use crate::app::Application;
+use crate::code::{ErrorCode, query_code};
 use crate::commands::{CommandContext, CommandError, CommandOutcome, NewProduct};
+use crate::error::AppError;
 use crate::request::derived_command_id;
-use crate::{AppError, Application, ErrorCode};
 use domain::product::{ChangeProductDetails, SetSerialMode};
 use event_schemas::{
     PackageComponent, PackageComposition, ProductId, SerialMode, SerialModeSource, TenantId,
@@ -139,7 +141,7 @@ impl MassUploadError {
             MassUploadError::File(ProductsCsvError::Header(_) | ProductsCsvError::Csv(_)) => {
                 ErrorCode::Validation
             }
-            MassUploadError::Query(error) => crate::error::query_code(error),
+            MassUploadError::Query(error) => query_code(error),
             MassUploadError::File(_)
             | MassUploadError::Io(_)
             | MassUploadError::UnknownComponent(_) => ErrorCode::Internal,

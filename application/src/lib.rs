@@ -5,10 +5,12 @@
 //! ([`commands`]: load, decide, append, retry on conflict), the flows that issue several
 //! commands ([`products`]: product edit and the bulk serial-mode edit; [`sales`]: refund by
 //! line or by serial, cancel several lines, re-issue onto a new sale), the product mass
-//! upload and download ([`catalogue`]), read-your-writes ([`Application::wait_for`]), who
+//! upload and download ([`catalogue`]), read-your-writes ([`Application::wait_for`], in
+//! [`app`]), who
 //! issues a command and how it is identified ([`request`]), retailers, tokens and roles
-//! ([`auth`]), webhooks ([`webhooks`]), the verifiable ledger's operations ([`ledger`]),
-//! and the one error type every adapter answers with ([`AppError`], [`ErrorCode`]).
+//! ([`auth`]), webhooks ([`webhooks`]), the verifiable ledger's checkpoint task ([`ledger`])
+//! and operations ([`proofs`]), and the one error type every adapter answers with
+//! ([`AppError`] in [`error`], with the stable codes of [`code`]).
 //!
 //! It knows nothing of HTTP, GraphQL or the command line: no `axum`, `async_graphql` or
 //! `utoipa` here. An adapter parses its input, calls one function of this crate, and
@@ -17,106 +19,19 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod app;
 pub mod auth;
 pub mod catalogue;
+pub mod code;
 pub mod commands;
 pub mod error;
 pub mod ledger;
 pub mod products;
+pub mod proofs;
 pub mod request;
 pub mod sales;
 pub mod webhooks;
 
-pub use error::{AppError, AppResult, ErrorCode};
-
-use auth::Auth;
-use commands::{CommandOutcome, CommandService};
-use projections::{ProjectionRunner, ReadDb, RunnerOptions};
-use std::time::Duration;
-use store::{AnyStore, EventStore, Position};
-
-/// The application: the store, the read models and every service over them, opened once
-/// at start-up and shared by every adapter. Cheap to clone (every part shares its pools).
-#[derive(Clone)]
-pub struct Application {
-    /// The event store.
-    pub store: AnyStore,
-    /// The read models' database (the same database).
-    pub db: ReadDb,
-    /// Load, decide, append.
-    pub commands: CommandService<AnyStore>,
-    /// The projections (the server spawns them; writes wait on them).
-    pub projections: ProjectionRunner,
-    /// Tenants and tokens, with the server's token cache (default TTL
-    /// [`auth::DEFAULT_TOKEN_CACHE_MS`]; replace it with [`Auth::with_token_cache`] before
-    /// sharing the application).
-    pub auth: Auth,
-    /// How long a write waits for the read models to show its effect (read-your-writes)
-    /// before answering anyway.
-    pub read_your_writes_timeout: Duration,
-    /// How webhooks are delivered.
-    pub webhook_options: webhooks::WebhookOptions,
-    /// The signing key and how often checkpoints are issued.
-    pub ledger: ledger::LedgerOptions,
-}
-
-impl Application {
-    /// Connects to the database, creates or upgrades every schema, and builds the
-    /// application. Projections are not started: call `app.projections.spawn()`. Tokens are
-    /// cached for the default TTL.
-    pub async fn open(database_url: &str) -> Result<Self, OpenError> {
-        let store = AnyStore::connect(database_url).await?;
-        store.migrate().await?;
-        let projections = ProjectionRunner::new(store.clone(), RunnerOptions::default());
-        projections.migrate().await?;
-        let db = ReadDb::of(&store);
-        let auth = Auth::new(db.clone())
-            .with_token_cache(Duration::from_millis(auth::DEFAULT_TOKEN_CACHE_MS));
-        auth.migrate().await?;
-        Ok(Self {
-            commands: CommandService::new(store.clone()),
-            store,
-            db,
-            projections,
-            auth,
-            read_your_writes_timeout: Duration::from_secs(5),
-            webhook_options: Default::default(),
-            ledger: Default::default(),
-        })
-    }
-
-    /// Read-your-writes: waits until every read model has folded `position`, so the
-    /// caller's next query sees the write. On timeout the write still succeeded: log and go
-    /// on.
-    pub async fn wait_for(&self, position: Option<Position>) {
-        let Some(position) = position else {
-            return;
-        };
-        if let Err(error) = self
-            .projections
-            .wait_for(position, self.read_your_writes_timeout)
-            .await
-        {
-            tracing::warn!(%position, %error, "read models did not reach a write's position in time");
-        }
-    }
-
-    /// Waits for the read models after a command.
-    pub async fn after(&self, outcome: &CommandOutcome) {
-        self.wait_for(outcome.position()).await;
-    }
-}
-
-/// Why the application could not be opened.
-#[derive(Debug, thiserror::Error)]
-pub enum OpenError {
-    /// The event store could not be opened or migrated.
-    #[error(transparent)]
-    Store(#[from] store::StoreError),
-    /// The read models' schema could not be created.
-    #[error(transparent)]
-    Projections(#[from] projections::ProjectionError),
-    /// The auth schema could not be created.
-    #[error(transparent)]
-    Auth(#[from] auth::AuthError),
-}
+pub use app::{Application, OpenError};
+pub use code::ErrorCode;
+pub use error::{AppError, AppResult};

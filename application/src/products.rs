@@ -6,9 +6,10 @@
 //! with the same command id applies each part once. Both flows wait for the read models
 //! before answering (read-your-writes).
 
+use crate::app::Application;
 use crate::commands::{CommandContext, NewProduct};
+use crate::error::{AppError, AppResult};
 use crate::request::part_of;
-use crate::{AppError, AppResult, Application};
 use domain::product::{ChangeProductDetails, SetSerialMode};
 use event_schemas::{Channel, PackageComposition, ProductId, SerialMode, SerialModeSource};
 use projections::queries::products::{self as catalogue, ProductFilter, ProductView};

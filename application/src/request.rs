@@ -8,9 +8,9 @@
 //!   request that issues several commands derives one id per part from it, so a retry
 //!   derives the same ids and each part is applied once.
 
-use crate::AppError;
 use crate::auth::{Permission, Principal, Role};
 use crate::commands::CommandContext;
+use crate::error::AppError;
 use event_schemas::{Actor, ActorKind, Channel, CommandId, CommandMetadata, OutletId};
 use uuid::Uuid;
 

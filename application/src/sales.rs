@@ -12,9 +12,11 @@
 //! Single commands (open, add, assign a serial, fulfil, ...) go straight to
 //! [`crate::commands::CommandService`] and are answered with [`SaleWrite::of`].
 
+use crate::app::Application;
+use crate::code::ErrorCode;
 use crate::commands::{CommandContext, CommandError, CommandOutcome};
+use crate::error::{AppError, AppResult};
 use crate::request::part_of;
-use crate::{AppError, AppResult, Application};
 use domain::sale::{CancelLine, OpenSale, ReturnUnit, ReturnUnits, SaleError, UnitSelector};
 use domain::serial::SerialNumber;
 use event_schemas::{LedgerEvent, LineNumber, Money, SaleId};
@@ -172,7 +174,7 @@ pub async fn refund(
     for (index, typed) in selection.serials.into_iter().enumerate() {
         let serial = SerialNumber::parse(&typed).map_err(|error| {
             AppError::new(
-                crate::ErrorCode::InvalidSerial,
+                ErrorCode::InvalidSerial,
                 format!("serialNumbers[{index}]: {error}"),
             )
         })?;

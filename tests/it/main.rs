@@ -13,6 +13,7 @@ mod commands;
 mod event_schemas;
 mod files_exports;
 mod files_products;
+mod flows;
 mod graphql;
 mod ledger_api;
 mod ledger_proofs;

@@ -8,14 +8,14 @@
 //! than that is far beyond any retailer's log).
 //!
 //! Each resolver is a thin adapter over one of the operations the REST API
-//! (`/api/v1/ledger/...`) shares, in [`application::ledger::proofs`].
+//! (`/api/v1/ledger/...`) shares, in [`application::proofs`].
 
 use super::context::{parse_uuid, require, state};
 use super::errors::ApiResult;
 use crate::state::AppState;
 use application::AppError;
 use application::auth::{Permission, Principal};
-use application::ledger::proofs::{self as service, MAX_CHECKPOINTS, WHAT, unix_time};
+use application::proofs::{self as service, MAX_CHECKPOINTS, WHAT, unix_time};
 use async_graphql::{Context, ID, Object, SimpleObject};
 use projections::proofs::checkpoints::StoredCheckpoint;
 use time::OffsetDateTime;

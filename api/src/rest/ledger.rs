@@ -18,7 +18,7 @@ use super::models::{
 };
 use crate::state::AppState;
 use application::auth::{Permission, Principal};
-use application::ledger::proofs::{self as service, MAX_CHECKPOINTS, WHAT};
+use application::proofs::{self as service, MAX_CHECKPOINTS, WHAT};
 use application::{AppError, ErrorCode};
 use axum::Json;
 use axum::extract::State;

@@ -1,5 +1,6 @@
 //! Why a command failed. Each variant's doc says how the API maps it.
 
+use crate::code::{ErrorCode, product_code, sale_code, settings_code, store_code};
 use domain::product::ProductError;
 use domain::sale::SaleError;
 use domain::settings::SettingsError;
@@ -75,15 +76,30 @@ pub enum CommandError {
 }
 
 impl CommandError {
-    /// The stable API code: the domain error's own code for refusals, else `NOT_FOUND`,
-    /// `CONFLICT`, `UNAVAILABLE` or `INTERNAL` ([`crate::error::command_code`]).
+    /// The stable code: the domain error's own for refusals, else `NOT_FOUND`, `CONFLICT`,
+    /// `UNAVAILABLE` or `INTERNAL`.
+    pub fn error_code(&self) -> ErrorCode {
+        match self {
+            CommandError::Product(error) => product_code(error),
+            CommandError::Settings(error) => settings_code(error),
+            CommandError::Sale(error) => sale_code(error),
+            CommandError::NotFound { .. } => ErrorCode::NotFound,
+            CommandError::Conflict { .. } => ErrorCode::Conflict,
+            CommandError::Store(error) => store_code(error),
+            CommandError::CorruptStream { .. } | CommandError::CorruptClaim { .. } => {
+                ErrorCode::Internal
+            }
+        }
+    }
+
+    /// The stable code's string ([`CommandError::error_code`]).
     pub fn code(&self) -> &'static str {
-        crate::error::command_code(self).as_str()
+        self.error_code().as_str()
     }
 
     /// Whether this is a refusal a user can act on (a rule, something not found, a
     /// conflict), as opposed to a failure of the service (`UNAVAILABLE`, `INTERNAL`).
     pub fn is_refusal(&self) -> bool {
-        !crate::error::command_code(self).is_failure()
+        !self.error_code().is_failure()
     }
 }

@@ -24,7 +24,6 @@
 
 use super::registry::{DispatchTarget, NewAttempt, Outcome, Registry};
 use super::{ATTEMPT_HEADER, EVENT_ID_HEADER, SIGNATURE_HEADER, WebhookError, WebhookOptions};
-use crate::Application;
 use std::collections::HashMap;
 use std::error::Error as _;
 use std::sync::Arc;
@@ -68,9 +67,8 @@ struct Shared {
 }
 
 /// Starts delivering to every registered endpoint.
-pub fn spawn(app: &Application) -> DispatcherHandle {
+pub fn spawn(store: AnyStore, options: WebhookOptions) -> DispatcherHandle {
     let (stop, stopped) = watch::channel(false);
-    let options = app.webhook_options.clone();
     // Redirects are not followed: a 3xx is a failure, as with the payment platforms, so a
     // signed body never goes to a URL the retailer did not register.
     let client = reqwest::Client::builder()
@@ -89,8 +87,8 @@ pub fn spawn(app: &Application) -> DispatcherHandle {
         }
     };
     let shared = Arc::new(Shared {
-        registry: Registry::new(app.store.clone()),
-        store: app.store.clone(),
+        registry: Registry::new(store.clone()),
+        store,
         options,
         client,
         instance: Uuid::now_v7(),

@@ -4,7 +4,8 @@
 //! or checkpoint does not exist. Each GraphQL resolver and REST handler of the ledger is a
 //! thin adapter over one of these functions.
 
-use crate::{AppError, Application};
+use crate::app::Application;
+use crate::error::AppError;
 use event_schemas::TenantId;
 use ledger_proof::ProofError;
 use ledger_proof::cosignature::{WitnessVerifierKey, verify_cosignature};

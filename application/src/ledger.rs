@@ -1,9 +1,7 @@
 //! The verifiable ledger in the server: the signing key (kept outside the database, in a
 //! file), the options saying how often checkpoints are issued, and the task that issues
-//! them for every retailer whose tree has grown; [`proofs`] holds the operations the
-//! adapters share (checkpoints, proofs, cosignatures, keys).
-
-pub mod proofs;
+//! them for every retailer whose tree has grown. The operations the adapters share
+//! (checkpoints, proofs, cosignatures, keys) are [`crate::proofs`].
 
 use ledger_proof::checkpoint::SigningKey;
 use projections::ReadDb;
