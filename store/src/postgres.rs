@@ -1,9 +1,21 @@
 //! The PostgreSQL backend: many API instances, one log.
 //!
-//! Concurrency: an append locks the head row of each stream it writes (`SELECT ... FOR
-//! UPDATE`, in stream-id order so multi-stream appends cannot deadlock), checks the expected
-//! revision against it, and writes. A second writer at the same revision waits for the lock,
-//! then sees the new revision and fails with a conflict.
+//! Concurrency: an append takes all its locks before it writes an event, each kind in one
+//! fixed order so that two appends cannot deadlock:
+//!
+//! 1. the claim keys it takes or releases, as transaction-scoped advisory locks
+//!    (`pg_advisory_xact_lock`), all in one statement, in key order. Advisory locks give the
+//!    transaction no id, so an append taking a key that another is releasing gets its id (its
+//!    place in the log) only after the releaser has committed;
+//! 2. the head row of each stream it writes, in stream-id order, one statement per stream: a
+//!    no-op upsert (`INSERT .. ON CONFLICT DO UPDATE`) that locks the row, waiting for a
+//!    concurrent writer of the stream to finish, and returns the committed head and whether
+//!    this transaction is newer than its last writer. For a new stream it inserts a
+//!    placeholder head (revision -1, replaced before the append commits) to lock instead.
+//!
+//! It then checks each expected revision against the locked head and writes. A second writer
+//! at the same revision waits for the head's row lock, then sees the new revision and fails
+//! with a conflict.
 //!
 //! Gap-free reading (guarantee 4): global positions come from an identity column, so a
 //! transaction that took position 10 may commit after one that took 11. Each row also stores
