@@ -19,8 +19,10 @@
 
 mod any;
 mod chain;
+mod dialect;
 mod error;
 mod postgres;
+mod queries;
 mod rows;
 mod sqlite;
 mod subscription;
