@@ -417,6 +417,24 @@ impl EventStore for PostgresStore {
         rows::into_recorded(rows)
     }
 
+    async fn head_position(&self) -> Result<Position, StoreError> {
+        // The last event read_all can return now: the last in (transaction id, position)
+        // order below the oldest running transaction. Events committed above that horizon
+        // stay after the head, because a transaction still running below them may yet commit
+        // events that come before them; a reader starting at the head gets both. The xid is
+        // read under another name and the sort columns are qualified, as in `event_columns!`.
+        let last: Option<(i64, String)> = sqlx::query_as(
+            "SELECT global_position, transaction_id::text AS transaction_id_text FROM events \
+             WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
+             ORDER BY events.transaction_id DESC, events.global_position DESC LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        last.map_or(Ok(Position::START), |(global_position, transaction_id)| {
+            Postgres::position(global_position, Some(&transaction_id))
+        })
+    }
+
     async fn count_after(&self, after: Position) -> Result<u64, StoreError> {
         let count: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM events \

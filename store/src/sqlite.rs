@@ -397,6 +397,14 @@ impl EventStore for SqliteStore {
         rows::into_recorded(rows)
     }
 
+    async fn head_position(&self) -> Result<Position, StoreError> {
+        // Commits are serialised and positions only grow: the largest is read_all's last.
+        let last: Option<i64> = sqlx::query_scalar("SELECT max(global_position) FROM events")
+            .fetch_one(&self.readers)
+            .await?;
+        last.map_or(Ok(Position::START), |last| Sqlite::position(last, None))
+    }
+
     async fn count_after(&self, after: Position) -> Result<u64, StoreError> {
         let count: i64 =
             sqlx::query_scalar("SELECT count(*) FROM events WHERE global_position > ?1")
