@@ -228,6 +228,21 @@ impl SqliteStore {
         self.writer.close().await;
         self.readers.close().await;
     }
+
+    /// The highest global position ever assigned to an event (SQLite's `AUTOINCREMENT`
+    /// counter), or None when nothing was ever appended.
+    ///
+    /// Unlike [`EventStore::head_position`] it does not move back when the log's last events
+    /// are deleted behind the store's back: a rolled-back transaction gives its numbers back
+    /// but a deleted row does not, so every position up to it belongs to an event unless one
+    /// was removed. That is what `replay verify` checks the end of the log against.
+    pub async fn highest_assigned_position(&self) -> Result<Option<u64>, StoreError> {
+        let seq: Option<i64> =
+            sqlx::query_scalar("SELECT seq FROM sqlite_sequence WHERE name = 'events'")
+                .fetch_optional(&self.readers)
+                .await?;
+        Ok(seq.and_then(|seq| u64::try_from(seq).ok()))
+    }
 }
 
 /// Writes one append in the open transaction `conn`: its events, stream heads, claims and
