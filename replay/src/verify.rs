@@ -386,7 +386,7 @@ pub enum VerifyError {
     Store(#[from] StoreError),
     /// The highest position the SQLite database ever assigned could not be read.
     #[error("the highest position ever assigned could not be read: {0}")]
-    Sequence(#[from] sqlx::Error),
+    Sequence(StoreError),
 }
 
 /// Verifies chains, positions and computes the digest; see the module documentation.
@@ -440,15 +440,17 @@ pub async fn verify_log(
 /// The highest global position SQLite has ever assigned to an event (its `AUTOINCREMENT`
 /// counter), which survives the deletion of the log's last events; `None` on PostgreSQL or
 /// when nothing was ever appended.
-async fn last_assigned_position(store: &AnyStore) -> Result<Option<u64>, sqlx::Error> {
-    let AnyStore::Sqlite(sqlite) = store else {
-        return Ok(None);
-    };
-    let seq: Option<i64> =
-        sqlx::query_scalar("SELECT seq FROM sqlite_sequence WHERE name = 'events'")
-            .fetch_optional(sqlite.read_pool())
-            .await?;
-    Ok(seq.and_then(|seq| u64::try_from(seq).ok()))
+///
+/// Not [`EventStore::head_position`]: that is the last event still in the log, which moves
+/// back when the last events are deleted, so a hole at the end would go unseen.
+async fn last_assigned_position(store: &AnyStore) -> Result<Option<u64>, VerifyError> {
+    match store {
+        AnyStore::Sqlite(sqlite) => sqlite
+            .highest_assigned_position()
+            .await
+            .map_err(VerifyError::Sequence),
+        AnyStore::Postgres(_) => Ok(None),
+    }
 }
 
 /// The store's problem, with the positions of the events around it looked up so the

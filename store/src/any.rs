@@ -95,6 +95,10 @@ impl EventStore for AnyStore {
         delegate!(self, store => store.count_after(after).await)
     }
 
+    async fn head_position(&self) -> Result<Position, StoreError> {
+        delegate!(self, store => store.head_position().await)
+    }
+
     async fn list_streams(
         &self,
         tenant_id: Option<TenantId>,

@@ -19,8 +19,10 @@
 
 mod any;
 mod chain;
+mod dialect;
 mod error;
 mod postgres;
+mod queries;
 mod rows;
 mod sqlite;
 mod subscription;
@@ -86,6 +88,15 @@ pub trait EventStore: Clone + Send + Sync + 'static {
 
     /// How many events `read_all(after, ..)` could return now: a reader's lag.
     fn count_after(&self, after: Position) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// The head of the log: the position of the last event `read_all` could return now, or
+    /// [`Position::START`] when it could return none. A reader that wants only the events
+    /// appended from now on reads after it, and misses none.
+    ///
+    /// On PostgreSQL it stays behind events committed while an older transaction was still
+    /// running, as `read_all` holds them back: such events come after the head, so a reader
+    /// starting there may get a few committed just before the call, but never skips one.
+    fn head_position(&self) -> impl Future<Output = Result<Position, StoreError>> + Send;
 
     /// Every stream's head, optionally of one tenant, ordered by tenant and stream id.
     fn list_streams(

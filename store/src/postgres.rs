@@ -1,9 +1,21 @@
 //! The PostgreSQL backend: many API instances, one log.
 //!
-//! Concurrency: an append locks the head row of each stream it writes (`SELECT ... FOR
-//! UPDATE`, in stream-id order so multi-stream appends cannot deadlock), checks the expected
-//! revision against it, and writes. A second writer at the same revision waits for the lock,
-//! then sees the new revision and fails with a conflict.
+//! Concurrency: an append takes all its locks before it writes an event, each kind in one
+//! fixed order so that two appends cannot deadlock:
+//!
+//! 1. the claim keys it takes or releases, as transaction-scoped advisory locks
+//!    (`pg_advisory_xact_lock`), all in one statement, in key order. Advisory locks give the
+//!    transaction no id, so an append taking a key that another is releasing gets its id (its
+//!    place in the log) only after the releaser has committed;
+//! 2. the head row of each stream it writes, in stream-id order, one statement per stream: a
+//!    no-op upsert (`INSERT .. ON CONFLICT DO UPDATE`) that locks the row, waiting for a
+//!    concurrent writer of the stream to finish, and returns the committed head and whether
+//!    this transaction is newer than its last writer. For a new stream it inserts a
+//!    placeholder head (revision -1, replaced before the append commits) to lock instead.
+//!
+//! It then checks each expected revision against the locked head and writes. A second writer
+//! at the same revision waits for the head's row lock, then sees the new revision and fails
+//! with a conflict.
 //!
 //! Gap-free reading (guarantee 4): global positions come from an identity column, so a
 //! transaction that took position 10 may commit after one that took 11. Each row also stores
@@ -20,14 +32,16 @@
 
 use crate::EventStore;
 use crate::chain::{self, ChainContext, StreamHeadState};
+use crate::dialect::Dialect;
 use crate::error::StoreError;
-use crate::rows::{EventRow, to_i64, to_u64};
+use crate::queries::SharedQueries;
+use crate::rows::{self, StoredEvent, to_i64, to_u64};
 use crate::types::{
-    AppendRequest, AppendResult, ClaimChange, Position, RecordedEvent, StreamAppended, StreamHead,
+    AppendRequest, AppendResult, Position, RecordedEvent, StreamAppended, StreamHead,
 };
 use event_schemas::{GENESIS_HASH, TenantId};
-use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::{FromRow, Postgres, Transaction};
+use sqlx::Postgres;
+use sqlx::postgres::{PgPool, PgPoolOptions, PgQueryResult};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,18 +49,60 @@ use time::OffsetDateTime;
 use tokio::sync::watch;
 use uuid::Uuid;
 
-/// The event columns, as a literal so queries are `concat!`ed at compile time.
+/// The event columns under [`StoredEvent`]'s names, as a literal so queries are `concat!`ed
+/// at compile time.
 ///
 /// The transaction id is read as text under another name: PostgreSQL resolves a bare name in
 /// ORDER BY to an output column first, so `AS transaction_id` would sort by the text (where
-/// "100000" < "99999") and break the log order whenever xids cross a power of ten.
+/// "100000" < "99999") and break the log order whenever xids cross a power of ten. The schema
+/// version (`integer`) is widened to the `bigint` both backends read.
 macro_rules! event_columns {
     () => {
         "global_position, transaction_id::text AS transaction_id_text, event_id, tenant_id, \
-         stream_id, stream_revision, recorded_at, event_type, schema_version, payload, \
-         command_id, correlation_id, causation_id, actor_kind, actor_id, actor_name, channel, \
-         outlet_id, previous_hash, hash"
+         stream_id, stream_revision, recorded_at, event_type, \
+         schema_version::bigint AS schema_version, payload, command_id, correlation_id, \
+         causation_id, actor_kind, actor_id, actor_name, channel, outlet_id, previous_hash, hash"
     };
+}
+
+/// PostgreSQL's column types: `uuid` ids, `timestamptz` recording times, and positions that
+/// carry the writing transaction's id (the log is ordered by it; see the module doc).
+impl Dialect for Postgres {
+    const EVENT_COLUMNS: &'static str = event_columns!();
+    type Id = Uuid;
+    type Time = OffsetDateTime;
+
+    fn id(id: Uuid) -> Uuid {
+        id
+    }
+
+    fn uuid(_: &str, stored: Uuid) -> Result<Uuid, String> {
+        Ok(stored)
+    }
+
+    fn time(stored: OffsetDateTime) -> Result<OffsetDateTime, String> {
+        Ok(stored)
+    }
+
+    fn position(
+        global_position: i64,
+        transaction_id: Option<&str>,
+    ) -> Result<Position, StoreError> {
+        let Some(transaction_id) = transaction_id else {
+            return Err(StoreError::CorruptEvent {
+                global_position: to_u64(global_position),
+                reason: "no transaction id was read with the event".into(),
+            });
+        };
+        Ok(Position {
+            commit: parse_xid(transaction_id, global_position)?,
+            prepare: to_u64(global_position),
+        })
+    }
+
+    fn rows_affected(result: &PgQueryResult) -> u64 {
+        result.rows_affected()
+    }
 }
 
 /// The PostgreSQL event store. Cheap to clone: clones share the pool.
@@ -81,21 +137,6 @@ impl PostgresStore {
         self.pool.close().await;
     }
 
-    async fn stored_result(
-        executor: impl sqlx::PgExecutor<'_>,
-        tenant_id: Uuid,
-        command_id: Uuid,
-    ) -> Result<Option<AppendResult>, StoreError> {
-        let stored: Option<String> = sqlx::query_scalar(
-            "SELECT result FROM commands WHERE tenant_id = $1 AND command_id = $2",
-        )
-        .bind(tenant_id)
-        .bind(command_id)
-        .fetch_optional(executor)
-        .await?;
-        stored.as_deref().map(chain::stored_result).transpose()
-    }
-
     /// One attempt; `Ok(None)` means "retry in a new transaction" (see the module doc).
     async fn try_append(
         &self,
@@ -105,7 +146,7 @@ impl PostgresStore {
         let command_id = request.metadata.command_id.0;
         let metadata = &request.metadata;
         let mut tx = self.pool.begin().await?;
-        if let Some(result) = Self::stored_result(&mut *tx, tenant, command_id).await? {
+        if let Some(result) = Postgres::stored_result(&mut *tx, tenant, command_id).await? {
             tx.rollback().await?;
             return Ok(Some(result));
         }
@@ -249,7 +290,7 @@ impl PostgresStore {
                 last_revision: last.stream_revision,
             });
         }
-        apply_claims(&mut tx, tenant, &request.claims).await?;
+        Postgres::apply_claims(&mut *tx, tenant, &request.claims).await?;
         let result = AppendResult {
             streams,
             position,
@@ -284,115 +325,6 @@ fn parse_xid(text: &str, global_position: i64) -> Result<u64, StoreError> {
         global_position: to_u64(global_position),
         reason: format!("transaction id {text:?} is not a number"),
     })
-}
-
-async fn apply_claims(
-    tx: &mut Transaction<'static, Postgres>,
-    tenant: Uuid,
-    claims: &[ClaimChange],
-) -> Result<(), StoreError> {
-    let (releases, takes) = chain::claim_order(claims);
-    for release in releases {
-        sqlx::query(
-            "DELETE FROM claims WHERE tenant_id = $1 AND scope = $2 AND claim_key = $3 AND owner = $4",
-        )
-        .bind(tenant)
-        .bind(&release.scope)
-        .bind(&release.key)
-        .bind(&release.owner)
-        .execute(&mut **tx)
-        .await?;
-    }
-    for claim in takes {
-        let inserted = sqlx::query(
-            "INSERT INTO claims (tenant_id, scope, claim_key, owner) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (tenant_id, scope, claim_key) DO NOTHING",
-        )
-        .bind(tenant)
-        .bind(&claim.scope)
-        .bind(&claim.key)
-        .bind(&claim.owner)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
-        if inserted == 0 {
-            let holder: String = sqlx::query_scalar(
-                "SELECT owner FROM claims WHERE tenant_id = $1 AND scope = $2 AND claim_key = $3",
-            )
-            .bind(tenant)
-            .bind(&claim.scope)
-            .bind(&claim.key)
-            .fetch_one(&mut **tx)
-            .await?;
-            if holder != claim.owner {
-                return Err(StoreError::ClaimConflict {
-                    scope: claim.scope.clone(),
-                    key: claim.key.clone(),
-                    held_by: holder,
-                });
-            }
-        }
-    }
-    Ok(())
-}
-
-#[derive(FromRow)]
-struct PgEventRow {
-    global_position: i64,
-    transaction_id_text: String,
-    event_id: Uuid,
-    tenant_id: Uuid,
-    stream_id: String,
-    stream_revision: i64,
-    recorded_at: OffsetDateTime,
-    event_type: String,
-    schema_version: i32,
-    payload: String,
-    command_id: Uuid,
-    correlation_id: Uuid,
-    causation_id: Option<Uuid>,
-    actor_kind: String,
-    actor_id: String,
-    actor_name: String,
-    channel: String,
-    outlet_id: Option<Uuid>,
-    previous_hash: String,
-    hash: String,
-}
-
-impl PgEventRow {
-    fn into_recorded(self) -> Result<RecordedEvent, StoreError> {
-        let position = Position {
-            commit: parse_xid(&self.transaction_id_text, self.global_position)?,
-            prepare: to_u64(self.global_position),
-        };
-        EventRow {
-            global_position: self.global_position,
-            event_id: self.event_id,
-            tenant_id: self.tenant_id,
-            stream_id: self.stream_id,
-            stream_revision: self.stream_revision,
-            recorded_at: self.recorded_at,
-            event_type: self.event_type,
-            schema_version: i64::from(self.schema_version),
-            payload: self.payload,
-            command_id: self.command_id,
-            correlation_id: self.correlation_id,
-            causation_id: self.causation_id,
-            actor_kind: self.actor_kind,
-            actor_id: self.actor_id,
-            actor_name: self.actor_name,
-            channel: self.channel,
-            outlet_id: self.outlet_id,
-            previous_hash: self.previous_hash,
-            hash: self.hash,
-        }
-        .into_recorded(position)
-    }
-}
-
-fn into_recorded(rows: Vec<PgEventRow>) -> Result<Vec<RecordedEvent>, StoreError> {
-    rows.into_iter().map(PgEventRow::into_recorded).collect()
 }
 
 /// Whether a failed append may have lost a race against the same command.
@@ -434,7 +366,7 @@ impl EventStore for PostgresStore {
             }
             Err(error) if may_be_duplicate(&error) => {
                 // The same command may have committed while we waited: its result wins.
-                let stored = Self::stored_result(
+                let stored = Postgres::stored_result(
                     &self.pool,
                     request.tenant_id.0,
                     request.metadata.command_id.0,
@@ -453,19 +385,7 @@ impl EventStore for PostgresStore {
         from_revision: u64,
         max_count: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        let rows: Vec<PgEventRow> = sqlx::query_as(concat!(
-            "SELECT ",
-            event_columns!(),
-            " FROM events WHERE tenant_id = $1 AND stream_id = $2 AND stream_revision >= $3 \
-             ORDER BY stream_revision LIMIT $4"
-        ))
-        .bind(tenant_id.0)
-        .bind(stream_id)
-        .bind(to_i64(from_revision))
-        .bind(i64::try_from(max_count).unwrap_or(i64::MAX))
-        .fetch_all(&self.pool)
-        .await?;
-        into_recorded(rows)
+        Postgres::read_stream(&self.pool, tenant_id, stream_id, from_revision, max_count).await
     }
 
     async fn stream_head(
@@ -473,20 +393,7 @@ impl EventStore for PostgresStore {
         tenant_id: TenantId,
         stream_id: &str,
     ) -> Result<Option<StreamHead>, StoreError> {
-        let head: Option<(i64, String)> = sqlx::query_as(
-            "SELECT revision, last_hash FROM streams \
-             WHERE tenant_id = $1 AND stream_id = $2 AND revision >= 0",
-        )
-        .bind(tenant_id.0)
-        .bind(stream_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(head.map(|(revision, last_hash)| StreamHead {
-            tenant_id,
-            stream_id: stream_id.to_owned(),
-            revision: to_u64(revision),
-            last_hash,
-        }))
+        Postgres::stream_head(&self.pool, tenant_id, stream_id).await
     }
 
     async fn read_all(
@@ -494,7 +401,7 @@ impl EventStore for PostgresStore {
         after: Position,
         max_count: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        let rows: Vec<PgEventRow> = sqlx::query_as(concat!(
+        let rows: Vec<StoredEvent<Postgres>> = sqlx::query_as(concat!(
             "SELECT ",
             event_columns!(),
             " FROM events \
@@ -507,7 +414,25 @@ impl EventStore for PostgresStore {
         .bind(i64::try_from(max_count).unwrap_or(i64::MAX))
         .fetch_all(&self.pool)
         .await?;
-        into_recorded(rows)
+        rows::into_recorded(rows)
+    }
+
+    async fn head_position(&self) -> Result<Position, StoreError> {
+        // The last event read_all can return now: the last in (transaction id, position)
+        // order below the oldest running transaction. Events committed above that horizon
+        // stay after the head, because a transaction still running below them may yet commit
+        // events that come before them; a reader starting at the head gets both. The xid is
+        // read under another name and the sort columns are qualified, as in `event_columns!`.
+        let last: Option<(i64, String)> = sqlx::query_as(
+            "SELECT global_position, transaction_id::text AS transaction_id_text FROM events \
+             WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
+             ORDER BY events.transaction_id DESC, events.global_position DESC LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        last.map_or(Ok(Position::START), |(global_position, transaction_id)| {
+            Postgres::position(global_position, Some(&transaction_id))
+        })
     }
 
     async fn count_after(&self, after: Position) -> Result<u64, StoreError> {
@@ -552,14 +477,7 @@ impl EventStore for PostgresStore {
         scope: &str,
         key: &str,
     ) -> Result<Option<String>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT owner FROM claims WHERE tenant_id = $1 AND scope = $2 AND claim_key = $3",
-        )
-        .bind(tenant_id.0)
-        .bind(scope)
-        .bind(key)
-        .fetch_optional(&self.pool)
-        .await?)
+        Postgres::claim_holder(&self.pool, tenant_id.0, scope, key).await
     }
 
     fn wakeups(&self) -> watch::Receiver<u64> {

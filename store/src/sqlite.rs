@@ -16,29 +16,67 @@
 
 use crate::EventStore;
 use crate::chain::{self, ChainContext, StreamHeadState};
+use crate::dialect::Dialect;
 use crate::error::StoreError;
-use crate::rows::{EventRow, to_i64, to_u64};
+use crate::queries::SharedQueries;
+use crate::rows::{self, StoredEvent, to_i64, to_u64};
 use crate::types::{
-    AppendRequest, AppendResult, ClaimChange, Position, RecordedEvent, StreamAppended, StreamHead,
+    AppendRequest, AppendResult, Position, RecordedEvent, StreamAppended, StreamHead,
 };
 use event_schemas::TenantId;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteQueryResult,
+    SqliteSynchronous,
 };
-use sqlx::{Connection, FromRow, SqliteConnection};
+use sqlx::{Connection, Sqlite, SqliteConnection};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 use uuid::Uuid;
 
-/// The event columns, as a literal so queries are `concat!`ed at compile time.
+/// The event columns under [`StoredEvent`]'s names, as a literal so queries are `concat!`ed
+/// at compile time. SQLite has no transaction ids: a position is the global position alone.
 macro_rules! event_columns {
     () => {
-        "global_position, event_id, tenant_id, stream_id, stream_revision, recorded_at_micros, \
-         event_type, schema_version, payload, command_id, correlation_id, causation_id, \
-         actor_kind, actor_id, actor_name, channel, outlet_id, previous_hash, hash"
+        "global_position, NULL AS transaction_id_text, event_id, tenant_id, stream_id, \
+         stream_revision, recorded_at_micros AS recorded_at, event_type, schema_version, \
+         payload, command_id, correlation_id, causation_id, actor_kind, actor_id, actor_name, \
+         channel, outlet_id, previous_hash, hash"
     };
+}
+
+/// SQLite's column types: ids as hyphenated text (readable in any SQLite tool), the
+/// recording time as microseconds since the epoch, positions as the global position alone
+/// (commits are serialised, so position order is commit order).
+impl Dialect for Sqlite {
+    const EVENT_COLUMNS: &'static str = event_columns!();
+    type Id = String;
+    type Time = i64;
+
+    fn id(id: Uuid) -> String {
+        id.to_string()
+    }
+
+    fn uuid(column: &str, stored: String) -> Result<Uuid, String> {
+        Uuid::parse_str(&stored).map_err(|_| format!("{column} is not a UUID: {stored:?}"))
+    }
+
+    fn time(micros: i64) -> Result<time::OffsetDateTime, String> {
+        chain::micros_to_time(micros)
+    }
+
+    fn position(global_position: i64, _: Option<&str>) -> Result<Position, StoreError> {
+        let position = to_u64(global_position);
+        Ok(Position {
+            commit: position,
+            prepare: position,
+        })
+    }
+
+    fn rows_affected(result: &SqliteQueryResult) -> u64 {
+        result.rows_affected()
+    }
 }
 
 /// Most appends committed in one transaction.
@@ -190,140 +228,21 @@ impl SqliteStore {
         self.writer.close().await;
         self.readers.close().await;
     }
-}
 
-#[derive(FromRow)]
-struct SqliteEventRow {
-    global_position: i64,
-    event_id: String,
-    tenant_id: String,
-    stream_id: String,
-    stream_revision: i64,
-    recorded_at_micros: i64,
-    event_type: String,
-    schema_version: i64,
-    payload: String,
-    command_id: String,
-    correlation_id: String,
-    causation_id: Option<String>,
-    actor_kind: String,
-    actor_id: String,
-    actor_name: String,
-    channel: String,
-    outlet_id: Option<String>,
-    previous_hash: String,
-    hash: String,
-}
-
-impl SqliteEventRow {
-    fn into_recorded(self) -> Result<RecordedEvent, StoreError> {
-        let global_position = to_u64(self.global_position);
-        let corrupt = |reason: String| StoreError::CorruptEvent {
-            global_position,
-            reason,
-        };
-        let uuid = |column: &str, text: &str| {
-            Uuid::parse_str(text).map_err(|_| corrupt(format!("{column} is not a UUID: {text:?}")))
-        };
-        let optional_uuid = |column: &str, text: &Option<String>| {
-            text.as_deref().map(|text| uuid(column, text)).transpose()
-        };
-        let row = EventRow {
-            global_position: self.global_position,
-            event_id: uuid("event_id", &self.event_id)?,
-            tenant_id: uuid("tenant_id", &self.tenant_id)?,
-            stream_id: self.stream_id,
-            stream_revision: self.stream_revision,
-            recorded_at: chain::micros_to_time(self.recorded_at_micros).map_err(corrupt)?,
-            event_type: self.event_type,
-            schema_version: self.schema_version,
-            payload: self.payload,
-            command_id: uuid("command_id", &self.command_id)?,
-            correlation_id: uuid("correlation_id", &self.correlation_id)?,
-            causation_id: optional_uuid("causation_id", &self.causation_id)?,
-            actor_kind: self.actor_kind,
-            actor_id: self.actor_id,
-            actor_name: self.actor_name,
-            channel: self.channel,
-            outlet_id: optional_uuid("outlet_id", &self.outlet_id)?,
-            previous_hash: self.previous_hash,
-            hash: self.hash,
-        };
-        row.into_recorded(Position {
-            commit: global_position,
-            prepare: global_position,
-        })
+    /// The highest global position ever assigned to an event (SQLite's `AUTOINCREMENT`
+    /// counter), or None when nothing was ever appended.
+    ///
+    /// Unlike [`EventStore::head_position`] it does not move back when the log's last events
+    /// are deleted behind the store's back: a rolled-back transaction gives its numbers back
+    /// but a deleted row does not, so every position up to it belongs to an event unless one
+    /// was removed. That is what `replay verify` checks the end of the log against.
+    pub async fn highest_assigned_position(&self) -> Result<Option<u64>, StoreError> {
+        let seq: Option<i64> =
+            sqlx::query_scalar("SELECT seq FROM sqlite_sequence WHERE name = 'events'")
+                .fetch_optional(&self.readers)
+                .await?;
+        Ok(seq.and_then(|seq| u64::try_from(seq).ok()))
     }
-}
-
-fn into_recorded(rows: Vec<SqliteEventRow>) -> Result<Vec<RecordedEvent>, StoreError> {
-    rows.into_iter()
-        .map(SqliteEventRow::into_recorded)
-        .collect()
-}
-
-async fn stored_result(
-    tx: &mut SqliteConnection,
-    tenant: &str,
-    command_id: &str,
-) -> Result<Option<AppendResult>, StoreError> {
-    let stored: Option<String> =
-        sqlx::query_scalar("SELECT result FROM commands WHERE tenant_id = ?1 AND command_id = ?2")
-            .bind(tenant)
-            .bind(command_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    stored.as_deref().map(chain::stored_result).transpose()
-}
-
-async fn apply_claims(
-    tx: &mut SqliteConnection,
-    tenant: &str,
-    claims: &[ClaimChange],
-) -> Result<(), StoreError> {
-    let (releases, takes) = chain::claim_order(claims);
-    for release in releases {
-        sqlx::query(
-            "DELETE FROM claims WHERE tenant_id = ?1 AND scope = ?2 AND claim_key = ?3 AND owner = ?4",
-        )
-        .bind(tenant)
-        .bind(&release.scope)
-        .bind(&release.key)
-        .bind(&release.owner)
-        .execute(&mut *tx)
-        .await?;
-    }
-    for claim in takes {
-        let inserted = sqlx::query(
-            "INSERT INTO claims (tenant_id, scope, claim_key, owner) VALUES (?1, ?2, ?3, ?4) \
-             ON CONFLICT (tenant_id, scope, claim_key) DO NOTHING",
-        )
-        .bind(tenant)
-        .bind(&claim.scope)
-        .bind(&claim.key)
-        .bind(&claim.owner)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if inserted == 0 {
-            let holder: String = sqlx::query_scalar(
-                "SELECT owner FROM claims WHERE tenant_id = ?1 AND scope = ?2 AND claim_key = ?3",
-            )
-            .bind(tenant)
-            .bind(&claim.scope)
-            .bind(&claim.key)
-            .fetch_one(&mut *tx)
-            .await?;
-            if holder != claim.owner {
-                return Err(StoreError::ClaimConflict {
-                    scope: claim.scope.clone(),
-                    key: claim.key.clone(),
-                    held_by: holder,
-                });
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Writes one append in the open transaction `conn`: its events, stream heads, claims and
@@ -335,25 +254,18 @@ async fn append_one(
     let tenant = request.tenant_id.0.to_string();
     let command_id = request.metadata.command_id.0.to_string();
     let metadata = &request.metadata;
-    if let Some(result) = stored_result(conn, &tenant, &command_id).await? {
+    let stored = Sqlite::stored_result(&mut *conn, request.tenant_id.0, metadata.command_id.0);
+    if let Some(result) = stored.await? {
         return Ok(result);
     }
     let recorded_at_micros = chain::now_micros();
     let mut streams = Vec::with_capacity(request.writes.len());
     let mut last_position = 0_i64;
     for write in &request.writes {
-        let head: Option<(i64, String)> = sqlx::query_as(
-            "SELECT revision, last_hash FROM streams WHERE tenant_id = ?1 AND stream_id = ?2",
-        )
-        .bind(&tenant)
-        .bind(&write.stream_id)
-        .fetch_optional(&mut *conn)
-        .await?;
-        let head = head.map_or_else(StreamHeadState::new_stream, |(revision, last_hash)| {
-            StreamHeadState {
-                revision: Some(to_u64(revision)),
-                last_hash,
-            }
+        let head = Sqlite::stream_head(&mut *conn, request.tenant_id, &write.stream_id).await?;
+        let head = head.map_or_else(StreamHeadState::new_stream, |head| StreamHeadState {
+            revision: Some(head.revision),
+            last_hash: head.last_hash,
         });
         chain::check_expected(&write.stream_id, write.expected_revision, head.revision)?;
         let context = ChainContext {
@@ -414,7 +326,7 @@ async fn append_one(
             last_revision: last.stream_revision,
         });
     }
-    apply_claims(conn, &tenant, &request.claims).await?;
+    Sqlite::apply_claims(conn, request.tenant_id.0, &request.claims).await?;
     let position = to_u64(last_position);
     let result = AppendResult {
         streams,
@@ -465,19 +377,14 @@ impl EventStore for SqliteStore {
         from_revision: u64,
         max_count: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        let rows: Vec<SqliteEventRow> = sqlx::query_as(concat!(
-            "SELECT ",
-            event_columns!(),
-            " FROM events WHERE tenant_id = ?1 AND stream_id = ?2 \
-             AND stream_revision >= ?3 ORDER BY stream_revision LIMIT ?4"
-        ))
-        .bind(tenant_id.0.to_string())
-        .bind(stream_id)
-        .bind(to_i64(from_revision))
-        .bind(i64::try_from(max_count).unwrap_or(i64::MAX))
-        .fetch_all(&self.readers)
-        .await?;
-        into_recorded(rows)
+        Sqlite::read_stream(
+            &self.readers,
+            tenant_id,
+            stream_id,
+            from_revision,
+            max_count,
+        )
+        .await
     }
 
     async fn stream_head(
@@ -485,19 +392,7 @@ impl EventStore for SqliteStore {
         tenant_id: TenantId,
         stream_id: &str,
     ) -> Result<Option<StreamHead>, StoreError> {
-        let head: Option<(i64, String)> = sqlx::query_as(
-            "SELECT revision, last_hash FROM streams WHERE tenant_id = ?1 AND stream_id = ?2",
-        )
-        .bind(tenant_id.0.to_string())
-        .bind(stream_id)
-        .fetch_optional(&self.readers)
-        .await?;
-        Ok(head.map(|(revision, last_hash)| StreamHead {
-            tenant_id,
-            stream_id: stream_id.to_owned(),
-            revision: to_u64(revision),
-            last_hash,
-        }))
+        Sqlite::stream_head(&self.readers, tenant_id, stream_id).await
     }
 
     async fn read_all(
@@ -505,7 +400,7 @@ impl EventStore for SqliteStore {
         after: Position,
         max_count: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        let rows: Vec<SqliteEventRow> = sqlx::query_as(concat!(
+        let rows: Vec<StoredEvent<Sqlite>> = sqlx::query_as(concat!(
             "SELECT ",
             event_columns!(),
             " FROM events WHERE global_position > ?1 ORDER BY global_position LIMIT ?2"
@@ -514,7 +409,15 @@ impl EventStore for SqliteStore {
         .bind(i64::try_from(max_count).unwrap_or(i64::MAX))
         .fetch_all(&self.readers)
         .await?;
-        into_recorded(rows)
+        rows::into_recorded(rows)
+    }
+
+    async fn head_position(&self) -> Result<Position, StoreError> {
+        // Commits are serialised and positions only grow: the largest is read_all's last.
+        let last: Option<i64> = sqlx::query_scalar("SELECT max(global_position) FROM events")
+            .fetch_one(&self.readers)
+            .await?;
+        last.map_or(Ok(Position::START), |last| Sqlite::position(last, None))
     }
 
     async fn count_after(&self, after: Position) -> Result<u64, StoreError> {
@@ -559,14 +462,7 @@ impl EventStore for SqliteStore {
         scope: &str,
         key: &str,
     ) -> Result<Option<String>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT owner FROM claims WHERE tenant_id = ?1 AND scope = ?2 AND claim_key = ?3",
-        )
-        .bind(tenant_id.0.to_string())
-        .bind(scope)
-        .bind(key)
-        .fetch_optional(&self.readers)
-        .await?)
+        Sqlite::claim_holder(&self.readers, tenant_id.0, scope, key).await
     }
 
     fn wakeups(&self) -> watch::Receiver<u64> {

@@ -1018,6 +1018,10 @@ impl<S: EventStore> EventStore for Interfering<S> {
         self.inner.count_after(after).await
     }
 
+    async fn head_position(&self) -> Result<Position, StoreError> {
+        self.inner.head_position().await
+    }
+
     async fn list_streams(
         &self,
         tenant_id: Option<TenantId>,

@@ -26,6 +26,9 @@ on_both_backends!(
     a_catch_up_reader_sees_every_event_once_in_order_under_concurrent_writers,
     a_subscription_catches_up_then_follows_live_appends,
     read_all_continues_after_the_position_it_is_given,
+    the_head_of_an_empty_log_is_the_start,
+    the_head_is_the_position_of_the_last_event_after_appends_to_several_streams,
+    a_reader_starting_after_the_head_gets_exactly_the_events_appended_since,
     the_database_refuses_update_and_delete_of_events,
     verify_passes_on_an_untouched_log,
     verify_finds_an_altered_event,
@@ -142,6 +145,14 @@ async fn read_everything(db: &TestStore) -> Vec<RecordedEvent> {
             return all;
         }
     }
+}
+
+/// The head once the event at `last_appended` is readable: on PostgreSQL another test's
+/// running transaction can hold the newest commits back for a moment, from the head as from
+/// `read_all`.
+async fn head_once_readable(db: &TestStore, last_appended: Position) -> Position {
+    tests::wait_until_readable(&db.store, last_appended).await;
+    db.store.head_position().await.expect("head position")
 }
 
 // ---- cases ----------------------------------------------------------------------------------
@@ -720,6 +731,69 @@ async fn read_all_continues_after_the_position_it_is_given(db: &TestStore) {
     assert!("nonsense".parse::<Position>().is_err());
 }
 
+async fn the_head_of_an_empty_log_is_the_start(db: &TestStore) {
+    assert_eq!(db.store.head_position().await.unwrap(), Position::START);
+}
+
+async fn the_head_is_the_position_of_the_last_event_after_appends_to_several_streams(
+    db: &TestStore,
+) {
+    let (one, other) = (tenant(), tenant());
+    append_events(db, one, "sale-1", ExpectedRevision::NoStream, 3).await;
+    append_events(db, other, "sale-1", ExpectedRevision::NoStream, 1).await;
+    let last = db
+        .store
+        .append(request(
+            one,
+            vec![
+                write(
+                    "sale-2",
+                    ExpectedRevision::NoStream,
+                    vec![test_event(0), test_event(1)],
+                ),
+                write("serial-1", ExpectedRevision::NoStream, vec![test_event(2)]),
+            ],
+        ))
+        .await
+        .unwrap();
+
+    let head = head_once_readable(db, last.position).await;
+    assert_eq!(head, last.position, "the last append's last event");
+    let log = db.store.read_all(Position::START, 100).await.unwrap();
+    assert_eq!(log.len(), 7);
+    assert_eq!(log.last().map(|e| e.position), Some(head));
+    assert!(
+        db.store.read_all(head, 100).await.unwrap().is_empty(),
+        "nothing comes after the head"
+    );
+}
+
+async fn a_reader_starting_after_the_head_gets_exactly_the_events_appended_since(db: &TestStore) {
+    let tenant_id = tenant();
+    let before = append_events(db, tenant_id, "sale-1", ExpectedRevision::NoStream, 2).await;
+    let head = head_once_readable(db, before.position).await;
+
+    append_events(db, tenant_id, "sale-1", ExpectedRevision::Exact(1), 1).await;
+    let since = append_events(db, tenant_id, "sale-2", ExpectedRevision::NoStream, 2).await;
+    tests::wait_until_readable(&db.store, since.position).await;
+    let read: Vec<(String, u64)> = db
+        .store
+        .read_all(head, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.envelope.stream_id, e.envelope.stream_revision))
+        .collect();
+    assert_eq!(
+        read,
+        vec![
+            ("sale-1".to_owned(), 2),
+            ("sale-2".to_owned(), 0),
+            ("sale-2".to_owned(), 1)
+        ]
+    );
+}
+
 async fn the_database_refuses_update_and_delete_of_events(db: &TestStore) {
     let tenant_id = tenant();
     append_events(db, tenant_id, "s", ExpectedRevision::NoStream, 2).await;
@@ -997,6 +1071,62 @@ async fn postgres_readers_hold_back_events_committed_behind_a_running_transactio
         .map(|e| e.envelope.stream_id)
         .collect();
     assert_eq!(streams, vec!["before".to_owned(), "after".to_owned()]);
+}
+
+/// A reader that starts after the head must not skip what a transaction still running will
+/// commit: while one runs, the head stays before the events committed after it began, as
+/// `read_all` holds them back, however long ago they committed.
+#[tokio::test]
+async fn postgres_the_head_stays_before_events_committed_behind_a_running_transaction() {
+    use sqlx::Connection;
+    let db = TestStore::postgres().await;
+    let tenant_id = tenant();
+    let before = append_events(&db, tenant_id, "before", ExpectedRevision::NoStream, 1).await;
+    tests::wait_until_readable(&db.store, before.position).await;
+
+    let mut older = sqlx::PgConnection::connect(&db.database.url).await.unwrap();
+    let mut transaction = older.begin().await.unwrap();
+    sqlx::query("SELECT pg_current_xact_id()")
+        .execute(&mut *transaction)
+        .await
+        .unwrap();
+    let after = append_events(&db, tenant_id, "after", ExpectedRevision::NoStream, 1).await;
+    let head = db.store.head_position().await.unwrap();
+    assert_eq!(
+        head, before.position,
+        "not the committed {}",
+        after.position
+    );
+
+    // The older transaction writes an event of its own, then commits: it comes before
+    // "after" in the log, and after the head.
+    sqlx::query(
+        "INSERT INTO events (event_id, tenant_id, stream_id, stream_revision, recorded_at, \
+         event_type, schema_version, payload, command_id, correlation_id, causation_id, \
+         actor_kind, actor_id, actor_name, channel, outlet_id, previous_hash, hash) \
+         SELECT gen_random_uuid(), tenant_id, 'older', 0, recorded_at, event_type, \
+         schema_version, payload, command_id, correlation_id, causation_id, actor_kind, \
+         actor_id, actor_name, channel, outlet_id, previous_hash, hash \
+         FROM events WHERE stream_id = 'before'",
+    )
+    .execute(&mut *transaction)
+    .await
+    .unwrap();
+    transaction.commit().await.unwrap();
+    tests::wait_until_readable(&db.store, after.position).await;
+    let since: Vec<String> = db
+        .store
+        .read_all(head, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.envelope.stream_id)
+        .collect();
+    assert_eq!(
+        since,
+        vec!["older", "after"],
+        "a reader from the head misses neither"
+    );
 }
 
 /// Regression: the log was once sorted by the transaction id's text ("10" < "9"), which
