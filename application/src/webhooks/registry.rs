@@ -12,7 +12,7 @@
 use super::WebhookError;
 use event_schemas::{LedgerEvent, TenantId};
 use projections::{ReadDb, execute, fetch_all};
-use store::{AnyStore, Position};
+use store::{AnyStore, EventStore, Position};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -411,32 +411,11 @@ impl Registry {
     }
 
     /// The position of the newest event a reader of the whole log can see now: where a new
-    /// endpoint starts when no `after` is given. Mirrors `read_all`'s visibility rule, so
-    /// nothing a reader could still get before this position is skipped.
+    /// endpoint starts when no `after` is given. [`EventStore::head_position`] keeps
+    /// `read_all`'s visibility rule, so nothing a reader could still get before this
+    /// position is skipped.
     async fn head_of_log(&self) -> Result<Position, WebhookError> {
-        let head: Option<(i64, i64)> = match &self.store {
-            AnyStore::Sqlite(store) => {
-                sqlx::query_as(
-                    "SELECT global_position, global_position FROM events \
-                 ORDER BY global_position DESC LIMIT 1",
-                )
-                .fetch_optional(store.read_pool())
-                .await?
-            }
-            AnyStore::Postgres(store) => {
-                sqlx::query_as(
-                    "SELECT transaction_id::text::bigint, global_position FROM events \
-                 WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
-                 ORDER BY transaction_id DESC, global_position DESC LIMIT 1",
-                )
-                .fetch_optional(store.pool())
-                .await?
-            }
-        };
-        Ok(head.map_or(Position::START, |(commit, prepare)| Position {
-            commit: to_u64(commit),
-            prepare: to_u64(prepare),
-        }))
+        Ok(self.store.head_position().await?)
     }
 
     /// Registers an endpoint for `tenant`. Returns it; the secret is never returned.
