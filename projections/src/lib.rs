@@ -13,6 +13,11 @@
 //! instead ([`ProjectionRunner::with_db`], up to an exact position with
 //! [`ProjectionRunner::catch_up_to`]), and a [`ReadSnapshot`] reads a checkpoint and the
 //! rows it covers as of one moment, digests them and compares them row by row.
+//!
+//! Each table's columns are declared once, with its row struct (`rows::read_model_table!`):
+//! its [`TableSpec`], INSERTs, upserts and SELECTs are built from that list, and a test
+//! compares every spec with the migrations. Stored values (UUID text, microsecond times,
+//! enum codes) are written and read back by [`stored`].
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -29,12 +34,13 @@ mod sales;
 mod scratch;
 mod serials;
 mod snapshot;
+pub mod stored;
 
 pub use db::{ReadDb, ReadTx};
 pub use digest::{
     ColumnDifference, ProjectionDigest, RowDifference, RowKey, TableDifferences, TableRows,
 };
-pub use projection::{Projection, ProjectionError, TableSpec, enum_code, parse_enum_code};
+pub use projection::{Projection, ProjectionError, TableSpec};
 pub use runner::{
     BatchOutcome, ProjectionRunner, ProjectionStatus, RunnerOptions, RunningProjections,
 };
@@ -42,3 +48,4 @@ pub use sales::status as line_status;
 pub use scratch::{SCRATCH_SCHEMA_PREFIX, ScratchDb};
 pub use serials::status as serial_status;
 pub use snapshot::ReadSnapshot;
+pub use stored::{StoredValueError, enum_code, parse_enum_code};

@@ -3,25 +3,30 @@
 
 use crate::db::ReadTx;
 use crate::execute;
-use crate::projection::{EventContext, ProjectionError, TableSpec, enum_code};
+use crate::projection::{EventContext, ProjectionError, TableSpec};
+use crate::rows::{OnConflict, insert_rows, read_model_table};
+use crate::stored::enum_code;
 use event_schemas::{LedgerEvent, PackageComposition};
 
-pub(crate) const TABLES: &[TableSpec] = &[TableSpec {
-    name: "rm_products",
-    columns: &[
-        "tenant_id",
-        "product_id",
-        "sku",
-        "name",
-        "serial_mode",
-        "serial_mode_source",
-        "package_mode",
-        "components",
-        "created_at",
-        "updated_at",
-    ],
-    key: &["tenant_id", "product_id"],
-}];
+pub(crate) const TABLES: &[TableSpec] = &[PRODUCTS];
+
+read_model_table! {
+    /// A row of `rm_products`: a product as it stands now.
+    pub(crate) struct ProductRow as PRODUCTS ("rm_products", key: [tenant_id, product_id]) {
+        tenant_id: String,
+        product_id: String,
+        sku: String,
+        name: String,
+        serial_mode: String,
+        serial_mode_source: String,
+        /// Set, with `components`, when the product is a package.
+        package_mode: Option<String>,
+        /// Canonical JSON (see `components_text`).
+        components: Option<String>,
+        created_at: i64,
+        updated_at: i64,
+    }
+}
 
 /// Components as canonical JSON text: `[{"product_id":..,"quantity":..},..]`.
 fn components_text(package: &PackageComposition) -> String {
@@ -36,21 +41,21 @@ pub(crate) async fn apply(
     let tenant = &context.tenant_id;
     match event {
         LedgerEvent::ProductCreated(created) => {
-            execute!(
-                tx,
-                "INSERT INTO rm_products (tenant_id, product_id, sku, name, serial_mode, \
-                 serial_mode_source, package_mode, components, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
-                tenant,
-                created.product_id.to_string(),
-                &created.sku,
-                &created.name,
-                enum_code(&created.serial_mode),
-                enum_code(&created.serial_mode_source),
-                created.package.as_ref().map(|p| enum_code(&p.mode)),
-                created.package.as_ref().map(components_text),
-                context.recorded_at,
-            )?;
+            let row = ProductRow {
+                tenant_id: tenant.clone(),
+                product_id: created.product_id.to_string(),
+                sku: created.sku.clone(),
+                name: created.name.clone(),
+                serial_mode: enum_code(&created.serial_mode),
+                serial_mode_source: enum_code(&created.serial_mode_source),
+                package_mode: created.package.as_ref().map(|p| enum_code(&p.mode)),
+                components: created.package.as_ref().map(components_text),
+                created_at: context.recorded_at,
+                updated_at: context.recorded_at,
+            };
+            // A plain INSERT: a product created twice is a unique violation, and the batch
+            // rolls back.
+            insert_rows(tx, vec![row], OnConflict::Fail).await?;
         }
         LedgerEvent::ProductDetailsChanged(changed) => {
             execute!(
@@ -91,4 +96,15 @@ pub(crate) async fn apply(
         _ => {}
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rows::value_columns;
+
+    #[test]
+    fn a_product_row_gives_its_values_in_the_order_of_the_declared_columns() {
+        assert_eq!(value_columns(ProductRow::default()), PRODUCTS.columns);
+    }
 }

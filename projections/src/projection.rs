@@ -6,14 +6,35 @@ use event_schemas::{DecodeError, LedgerEvent};
 use store::{Position, RecordedEvent, StoreError};
 
 /// A table owned by a projection: emptied on rebuild, covered by its digest.
+///
+/// The read models' INSERTs, upserts and SELECTs are built from it, so its columns are the
+/// one list of them in Rust (declared with the row struct, see `rows::read_model_table!`).
 #[derive(Debug, Clone, Copy)]
 pub struct TableSpec {
     /// The table.
     pub name: &'static str,
-    /// Every column, in digest order.
+    /// Every column, in the order of `CREATE TABLE`, of a row's values, and of the digest.
     pub columns: &'static [&'static str],
     /// The primary key, which orders rows for the digest.
     pub key: &'static [&'static str],
+}
+
+impl TableSpec {
+    /// `SELECT <every column> FROM <table>`, to be followed by a `WHERE`.
+    pub(crate) fn select(&self) -> String {
+        format!("SELECT {} FROM {}", self.columns.join(", "), self.name)
+    }
+
+    /// Every column as `alias.column`, comma-separated, leaving out those in `except` (the
+    /// columns a join already selects from another table, which would be ambiguous).
+    pub(crate) fn qualified_columns(&self, alias: &str, except: &[&str]) -> String {
+        self.columns
+            .iter()
+            .filter(|column| !except.contains(column))
+            .map(|column| format!("{alias}.{column}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 /// A read model folded from the log, with its own checkpoint.
@@ -122,8 +143,7 @@ impl<'a> EventContext<'a> {
             hash: &event.envelope.hash,
             stream_id: &event.envelope.stream_id,
             event_type: &event.envelope.event_type,
-            recorded_at: i64::try_from(event.envelope.recorded_at.unix_timestamp_nanos() / 1_000)
-                .unwrap_or(i64::MAX),
+            recorded_at: crate::stored::micros(event.envelope.recorded_at).unwrap_or(i64::MAX),
             position: event.position,
         }
     }
@@ -190,16 +210,87 @@ pub(crate) fn position_columns(position: Position) -> (i64, i64) {
     )
 }
 
-/// The code an enum of the contract is stored under: its serde name ("REQUIRED",
-/// "SPECIAL_ORDER", ...), so tables use exactly the integrators' vocabulary.
-pub fn enum_code<T: serde::Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(code)) => code,
-        _ => String::new(),
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Reads a stored enum code back.
-pub fn parse_enum_code<T: serde::de::DeserializeOwned>(code: &str) -> Option<T> {
-    serde_json::from_value(serde_json::Value::String(code.to_owned())).ok()
+    /// The migrations that create the tables, each backend's.
+    const MIGRATIONS: [(&str, &str); 4] = [
+        (
+            "sqlite/1001_read_models.sql",
+            include_str!("../migrations/sqlite/1001_read_models.sql"),
+        ),
+        (
+            "sqlite/1002_proofs.sql",
+            include_str!("../migrations/sqlite/1002_proofs.sql"),
+        ),
+        (
+            "postgres/1001_read_models.sql",
+            include_str!("../migrations/postgres/1001_read_models.sql"),
+        ),
+        (
+            "postgres/1002_proofs.sql",
+            include_str!("../migrations/postgres/1002_proofs.sql"),
+        ),
+    ];
+
+    /// The columns and the primary key of `table` as a migration's `CREATE TABLE` declares
+    /// them, in order; `None` when the migration does not create it.
+    fn created(sql: &str, table: &str) -> Option<(Vec<String>, Vec<String>)> {
+        let start = sql.find(&format!("CREATE TABLE {table} ("))?;
+        let body = &sql[start..];
+        // Up to the `)` that closes the column list (`);` or `) WITHOUT ROWID;`).
+        let body = &body[body.find('(')? + 1..body.find("\n)")?];
+        let mut columns = Vec::new();
+        let mut key = Vec::new();
+        for line in body.lines().map(str::trim) {
+            let line = line.trim_end_matches(',');
+            if line.is_empty() || line.starts_with("--") {
+                continue;
+            }
+            if let Some(list) = line.strip_prefix("PRIMARY KEY (") {
+                key = list
+                    .trim_end_matches(')')
+                    .split(',')
+                    .map(|column| column.trim().to_owned())
+                    .collect();
+                continue;
+            }
+            let name = line.split_whitespace().next()?.to_owned();
+            if line.contains("PRIMARY KEY") {
+                key = vec![name.clone()];
+            }
+            columns.push(name);
+        }
+        Some((columns, key))
+    }
+
+    #[test]
+    fn every_table_spec_lists_the_columns_and_key_its_migrations_create_in_their_order() {
+        for projection in Projection::ALL {
+            for table in projection.tables() {
+                let mut found = 0;
+                for (file, sql) in MIGRATIONS {
+                    let Some((columns, key)) = created(sql, table.name) else {
+                        continue;
+                    };
+                    found += 1;
+                    assert_eq!(columns, table.columns, "{} in {file}", table.name);
+                    assert_eq!(key, table.key, "key of {} in {file}", table.name);
+                }
+                assert_eq!(found, 2, "{} is created once per backend", table.name);
+            }
+        }
+    }
+
+    #[test]
+    fn a_select_reads_every_column_of_its_table_in_order() {
+        const TABLE: TableSpec = TableSpec {
+            name: "t",
+            columns: &["tenant_id", "id", "note"],
+            key: &["tenant_id", "id"],
+        };
+        assert_eq!(TABLE.select(), "SELECT tenant_id, id, note FROM t");
+        assert_eq!(TABLE.qualified_columns("x", &["tenant_id"]), "x.id, x.note");
+    }
 }

@@ -58,8 +58,75 @@ impl From<Option<String>> for Value {
 pub(crate) trait TableRow {
     /// The table.
     const TABLE: &'static TableSpec;
-    /// Its values, in the table's column order.
-    fn into_values(self) -> Vec<Value>;
+    /// Its values with the column each goes in, in the table's column order. The names
+    /// are not written (statements bind by position); they are there so a test can prove
+    /// the order (see [`values_in_column_order`]).
+    fn into_named_values(self) -> Vec<(&'static str, Value)>;
+}
+
+/// Declares a read-model table once: the row struct, one field per column in the table's
+/// column order (the order of `CREATE TABLE` and of the digest), and from the same list the
+/// [`TableSpec`] and the [`TableRow`] impl. The INSERTs, upserts and SELECTs are built from
+/// the spec, so a column is named in exactly one place in Rust (and in the migrations,
+/// which a test compares with every spec).
+///
+/// ```ignore
+/// read_model_table! {
+///     /// A row of `t`.
+///     pub(crate) struct Row as TABLE ("t", key: [tenant_id, id]) {
+///         tenant_id: String,
+///         id: String,
+///         note: Option<String>,
+///     }
+/// }
+/// ```
+macro_rules! read_model_table {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $row:ident as $spec:ident ($name:literal, key: [$($key:ident),+ $(,)?]) {
+            $($(#[$column_meta:meta])* $column:ident: $ty:ty),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
+        $vis struct $row {
+            $($(#[$column_meta])* pub(crate) $column: $ty,)+
+        }
+
+        #[doc = concat!("The table `", $name, "`: its columns are the fields of [`", stringify!($row), "`], in order.")]
+        $vis const $spec: $crate::projection::TableSpec = $crate::projection::TableSpec {
+            name: $name,
+            columns: &[$(stringify!($column)),+],
+            key: &[$(stringify!($key)),+],
+        };
+
+        impl $crate::rows::TableRow for $row {
+            const TABLE: &'static $crate::projection::TableSpec = &$spec;
+
+            fn into_named_values(self) -> Vec<(&'static str, $crate::rows::Value)> {
+                vec![$((stringify!($column), self.$column.into())),+]
+            }
+        }
+    };
+}
+pub(crate) use read_model_table;
+
+/// A row's values, without their names, once checked to follow the table's columns.
+fn values_in_column_order<R: TableRow>(row: R) -> Vec<Value> {
+    row.into_named_values()
+        .into_iter()
+        .map(|(_, value)| value)
+        .collect()
+}
+
+/// The column names a row's values go in, in order: what a test compares with
+/// `R::TABLE.columns`.
+#[cfg(test)]
+pub(crate) fn value_columns<R: TableRow>(row: R) -> Vec<&'static str> {
+    row.into_named_values()
+        .into_iter()
+        .map(|(column, _)| column)
+        .collect()
 }
 
 /// What a row of the buffer is, relative to the database.
@@ -156,13 +223,12 @@ impl<K: Ord + Clone, R: TableRow> RowBuffer<K, R> {
         self.slots.insert(key, slot);
     }
 
-    /// Loads the stored rows of `keys` with `select` and `column` (see [`fetch_in`]): `lookup` gives a
-    /// key's tenant and the value compared in the `IN` list, `key_of` a found row's key.
-    /// Rows found beyond the keys asked for are kept too.
+    /// Loads the stored rows of `keys`, every column of the table, by `column` (see
+    /// [`fetch_in`]): `lookup` gives a key's tenant and the value compared in the `IN` list,
+    /// `key_of` a found row's key. Rows found beyond the keys asked for are kept too.
     pub(crate) async fn load(
         &mut self,
         tx: &mut ReadTx,
-        select: &str,
         column: &str,
         keys: BTreeSet<K>,
         lookup: impl Fn(&K) -> (String, Value),
@@ -186,7 +252,7 @@ impl<K: Ord + Clone, R: TableRow> RowBuffer<K, R> {
             .into_iter()
             .map(|(tenant, values)| (tenant, values.into_iter().collect()))
             .collect();
-        let rows: Vec<R> = fetch_in(tx, select, column, by_tenant).await?;
+        let rows: Vec<R> = fetch_in(tx, &R::TABLE.select(), column, by_tenant).await?;
         self.loaded(rows.into_iter().map(|row| (key_of(&row), row)), keys);
         Ok(())
     }
@@ -197,13 +263,13 @@ impl<K: Ord + Clone, R: TableRow> RowBuffer<K, R> {
         let mut changed = Vec::new();
         for slot in self.slots.into_values() {
             match slot {
-                Slot::Inserted(row) => inserted.push(row.into_values()),
-                Slot::Changed(row) => changed.push(row.into_values()),
+                Slot::Inserted(row) => inserted.push(row),
+                Slot::Changed(row) => changed.push(row),
                 Slot::Missing | Slot::Stored(_) => {}
             }
         }
-        insert_rows(tx, R::TABLE, inserted, OnConflict::Fail).await?;
-        insert_rows(tx, R::TABLE, changed, OnConflict::Replace).await
+        insert_rows(tx, inserted, OnConflict::Fail).await?;
+        insert_rows(tx, changed, OnConflict::Replace).await
     }
 }
 
@@ -216,9 +282,19 @@ pub(crate) enum OnConflict {
     Replace,
 }
 
+/// Inserts rows of a read-model table with as few statements as the bind limit allows.
+pub(crate) async fn insert_rows<R: TableRow>(
+    tx: &mut ReadTx,
+    rows: Vec<R>,
+    on_conflict: OnConflict,
+) -> Result<(), sqlx::Error> {
+    let values = rows.into_iter().map(values_in_column_order).collect();
+    insert_values(tx, R::TABLE, values, on_conflict).await
+}
+
 /// Inserts `rows` (values in `table`'s column order) with as few statements as the bind
 /// limit allows.
-pub(crate) async fn insert_rows(
+pub(crate) async fn insert_values(
     tx: &mut ReadTx,
     table: &TableSpec,
     rows: Vec<Vec<Value>>,
@@ -420,9 +496,40 @@ mod tests {
 
     impl TableRow for Row {
         const TABLE: &'static TableSpec = &TABLE;
-        fn into_values(self) -> Vec<Value> {
-            vec![self.0.into()]
+        fn into_named_values(self) -> Vec<(&'static str, Value)> {
+            vec![("a", self.0.into())]
         }
+    }
+
+    read_model_table! {
+        /// A row of a table declared for this test.
+        struct Declared as DECLARED ("declared", key: [tenant_id, id]) {
+            tenant_id: String,
+            id: i64,
+            /// A column with its own doc.
+            note: Option<String>,
+        }
+    }
+
+    #[test]
+    fn a_declared_table_takes_its_columns_and_key_from_the_row_s_fields() {
+        assert_eq!(DECLARED.name, "declared");
+        assert_eq!(DECLARED.columns, ["tenant_id", "id", "note"]);
+        assert_eq!(DECLARED.key, ["tenant_id", "id"]);
+    }
+
+    #[test]
+    fn a_declared_row_gives_its_values_in_the_declared_column_order() {
+        let row = Declared {
+            tenant_id: "t".to_owned(),
+            id: 7,
+            note: None,
+        };
+        assert_eq!(value_columns(row.clone()), DECLARED.columns);
+        assert_eq!(
+            values_in_column_order(row),
+            [Value::from("t"), Value::from(7), Value::Text(None)]
+        );
     }
 
     #[test]

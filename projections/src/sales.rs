@@ -2,148 +2,87 @@
 //! fulfilment report and pick lists, the sales report and the sales detail export are all
 //! queries over these two tables (see `queries`), so one fold serves them all.
 //!
-//! A line's `status` is OPEN, FULFILLED, RETURNED, CANCELLED or REMOVED; its `serial` is
-//! the serial it holds (released serials are cleared; a returned unit keeps the serial it
-//! came back with).
+//! A line's `status` is the code of its [`LineStatus`] (OPEN, FULFILLED, RETURNED,
+//! CANCELLED or REMOVED); its `serial` is the serial it holds (released serials are
+//! cleared; a returned unit keeps the serial it came back with).
 
 use crate::db::ReadTx;
-use crate::projection::{EventContext, ProjectionError, TableSpec, enum_code};
-use crate::rows::{OnConflict, RowBuffer, TableRow, Value, insert_rows};
+use crate::projection::{EventContext, ProjectionError, TableSpec};
+use crate::rows::{OnConflict, RowBuffer, insert_rows, read_model_table};
+use crate::stored::enum_code;
+use domain::sale::LineStatus;
 use event_schemas::{LedgerEvent, LineNumber, LinePackage, SaleLine, streams};
 use std::collections::BTreeSet;
 
 pub(crate) const TABLES: &[TableSpec] = &[SALES, LINES];
 
-const SALES: TableSpec = TableSpec {
-    name: "rm_sales",
-    columns: &[
-        "tenant_id",
-        "sale_id",
-        "invoice_number",
-        "sale_type",
-        "delivery_mode",
-        "outlet_id",
-        "customer_id",
-        "customer_name",
-        "opened_at",
-    ],
-    key: &["tenant_id", "sale_id"],
-};
+read_model_table! {
+    /// A row of `rm_sales`: a sale's header, written when it is opened and never changed.
+    pub(crate) struct SaleRow as SALES ("rm_sales", key: [tenant_id, sale_id]) {
+        tenant_id: String,
+        sale_id: String,
+        invoice_number: String,
+        sale_type: String,
+        delivery_mode: String,
+        outlet_id: String,
+        customer_id: Option<String>,
+        customer_name: Option<String>,
+        /// Microseconds since the Unix epoch, as every time here.
+        opened_at: i64,
+    }
+}
 
-const LINES: TableSpec = TableSpec {
-    name: "rm_sale_lines",
-    columns: &[
-        "tenant_id",
-        "sale_id",
-        "line_number",
-        "product_id",
-        "sku",
-        "product_name",
-        "quantity",
-        "unit_price_minor",
-        "currency",
-        "serial_mode",
-        "serial",
-        "status",
-        "package_role",
-        "package_mode",
-        "parent_line",
-        "reissue_of_sale_id",
-        "reissue_of_invoice",
-        "reissue_of_line",
-        "added_at",
-        "fulfilled_at",
-        "returned_at",
-        "cancelled_at",
-        "refund_minor",
-    ],
-    key: &["tenant_id", "sale_id", "line_number"],
-};
+read_model_table! {
+    /// A row of `rm_sale_lines`: a line as it stands now.
+    pub(crate) struct LineRow as LINES ("rm_sale_lines", key: [tenant_id, sale_id, line_number]) {
+        tenant_id: String,
+        sale_id: String,
+        line_number: i64,
+        product_id: String,
+        sku: String,
+        product_name: String,
+        quantity: i64,
+        unit_price_minor: i64,
+        currency: String,
+        serial_mode: String,
+        serial: Option<String>,
+        /// A [`LineStatus`] code.
+        status: String,
+        /// `PACKAGE` or `COMPONENT`.
+        package_role: Option<String>,
+        package_mode: Option<String>,
+        parent_line: Option<i64>,
+        reissue_of_sale_id: Option<String>,
+        reissue_of_invoice: Option<String>,
+        reissue_of_line: Option<i64>,
+        added_at: i64,
+        fulfilled_at: Option<i64>,
+        returned_at: Option<i64>,
+        cancelled_at: Option<i64>,
+        refund_minor: Option<i64>,
+    }
+}
 
-/// Line statuses as stored.
+/// Line statuses as stored: the codes of [`LineStatus`], the one definition of a line's
+/// status (kept as constants for code written against them).
 pub mod status {
+    use domain::sale::LineStatus;
+
     /// Not yet fulfilled.
-    pub const OPEN: &str = "OPEN";
+    pub const OPEN: &str = LineStatus::Open.code();
     /// Handed over or dispatched.
-    pub const FULFILLED: &str = "FULFILLED";
+    pub const FULFILLED: &str = LineStatus::Fulfilled.code();
     /// Came back and was refunded.
-    pub const RETURNED: &str = "RETURNED";
+    pub const RETURNED: &str = LineStatus::Returned.code();
     /// Cancelled before fulfilment.
-    pub const CANCELLED: &str = "CANCELLED";
+    pub const CANCELLED: &str = LineStatus::Cancelled.code();
     /// Taken off the sale while it was being built.
-    pub const REMOVED: &str = "REMOVED";
+    pub const REMOVED: &str = LineStatus::Removed.code();
 }
 
 fn line_number(line: LineNumber) -> i64 {
     i64::from(line.0)
 }
-
-/// A row of `rm_sale_lines`.
-#[derive(Debug, Clone, sqlx::FromRow)]
-struct LineRow {
-    tenant_id: String,
-    sale_id: String,
-    line_number: i64,
-    product_id: String,
-    sku: String,
-    product_name: String,
-    quantity: i64,
-    unit_price_minor: i64,
-    currency: String,
-    serial_mode: String,
-    serial: Option<String>,
-    status: String,
-    package_role: Option<String>,
-    package_mode: Option<String>,
-    parent_line: Option<i64>,
-    reissue_of_sale_id: Option<String>,
-    reissue_of_invoice: Option<String>,
-    reissue_of_line: Option<i64>,
-    added_at: i64,
-    fulfilled_at: Option<i64>,
-    returned_at: Option<i64>,
-    cancelled_at: Option<i64>,
-    refund_minor: Option<i64>,
-}
-
-impl TableRow for LineRow {
-    const TABLE: &'static TableSpec = &LINES;
-
-    fn into_values(self) -> Vec<Value> {
-        let row = self;
-        vec![
-            row.tenant_id.into(),
-            row.sale_id.into(),
-            row.line_number.into(),
-            row.product_id.into(),
-            row.sku.into(),
-            row.product_name.into(),
-            row.quantity.into(),
-            row.unit_price_minor.into(),
-            row.currency.into(),
-            row.serial_mode.into(),
-            row.serial.into(),
-            row.status.into(),
-            row.package_role.into(),
-            row.package_mode.into(),
-            row.parent_line.into(),
-            row.reissue_of_sale_id.into(),
-            row.reissue_of_invoice.into(),
-            row.reissue_of_line.into(),
-            row.added_at.into(),
-            row.fulfilled_at.into(),
-            row.returned_at.into(),
-            row.cancelled_at.into(),
-            row.refund_minor.into(),
-        ]
-    }
-}
-
-const SELECT_LINES: &str = "SELECT tenant_id, sale_id, line_number, product_id, sku, \
-     product_name, quantity, unit_price_minor, currency, serial_mode, serial, status, \
-     package_role, package_mode, parent_line, reissue_of_sale_id, reissue_of_invoice, \
-     reissue_of_line, added_at, fulfilled_at, returned_at, cancelled_at, refund_minor \
-     FROM rm_sale_lines";
 
 /// (tenant, sale, line number)
 type LineKey = (String, String, i64);
@@ -182,7 +121,7 @@ fn new_line(
         currency: line.unit_price.currency.clone(),
         serial_mode: enum_code(&line.serial_mode),
         serial: None,
-        status: status::OPEN.to_owned(),
+        status: LineStatus::Open.code().to_owned(),
         package_role,
         package_mode,
         parent_line,
@@ -229,7 +168,6 @@ async fn load_lines(
     lines
         .load(
             tx,
-            SELECT_LINES,
             "sale_id",
             keys,
             |(tenant, sale, _)| (tenant.clone(), sale.as_str().into()),
@@ -276,7 +214,7 @@ pub(crate) async fn apply_batch(
         };
         fold(context, &sale_id, event, &mut sales, &mut lines, tx).await?;
     }
-    insert_rows(tx, &SALES, sales, OnConflict::Fail).await?;
+    insert_rows(tx, sales, OnConflict::Fail).await?;
     lines.write(tx).await?;
     Ok(())
 }
@@ -285,7 +223,7 @@ async fn fold(
     context: &EventContext<'_>,
     sale_id: &str,
     event: &LedgerEvent,
-    sales: &mut Vec<Vec<Value>>,
+    sales: &mut Vec<SaleRow>,
     lines: &mut RowBuffer<LineKey, LineRow>,
     tx: &mut ReadTx,
 ) -> Result<(), ProjectionError> {
@@ -305,21 +243,17 @@ async fn fold(
             })
     };
     match event {
-        LedgerEvent::SaleOpened(opened) => sales.push(vec![
-            context.tenant_id.as_str().into(),
-            sale_id.into(),
-            opened.invoice_number.as_str().into(),
-            enum_code(&opened.sale_type).into(),
-            enum_code(&opened.delivery_mode).into(),
-            opened.outlet_id.to_string().into(),
-            opened
-                .customer
-                .as_ref()
-                .map(|c| c.customer_id.to_string())
-                .into(),
-            opened.customer.as_ref().map(|c| c.name.clone()).into(),
-            context.recorded_at.into(),
-        ]),
+        LedgerEvent::SaleOpened(opened) => sales.push(SaleRow {
+            tenant_id: context.tenant_id.clone(),
+            sale_id: sale_id.to_owned(),
+            invoice_number: opened.invoice_number.clone(),
+            sale_type: enum_code(&opened.sale_type),
+            delivery_mode: enum_code(&opened.delivery_mode),
+            outlet_id: opened.outlet_id.to_string(),
+            customer_id: opened.customer.as_ref().map(|c| c.customer_id.to_string()),
+            customer_name: opened.customer.as_ref().map(|c| c.name.clone()),
+            opened_at: context.recorded_at,
+        }),
         LedgerEvent::LineAdded(added) => {
             create(lines, new_line(context, sale_id, &added.line, None))?
         }
@@ -361,25 +295,55 @@ fn change_line(context: &EventContext<'_>, event: &LedgerEvent, line: &mut LineR
         LedgerEvent::SerialAssigned(assigned) => line.serial = Some(assigned.serial.clone()),
         LedgerEvent::SerialRemoved(_) => line.serial = None,
         LedgerEvent::LineFulfilled(fulfilled) => {
-            line.status = status::FULFILLED.to_owned();
+            line.status = LineStatus::Fulfilled.code().to_owned();
             line.serial.clone_from(&fulfilled.serial);
             line.fulfilled_at = at;
         }
         LedgerEvent::LineReturned(returned) => {
-            line.status = status::RETURNED.to_owned();
+            line.status = LineStatus::Returned.code().to_owned();
             line.refund_minor = Some(returned.refund.amount_minor);
             line.returned_at = at;
         }
         LedgerEvent::LineCancelled(_) => {
-            line.status = status::CANCELLED.to_owned();
+            line.status = LineStatus::Cancelled.code().to_owned();
             line.serial = None;
             line.cancelled_at = at;
         }
         LedgerEvent::LineRemoved(_) => {
-            line.status = status::REMOVED.to_owned();
+            line.status = LineStatus::Removed.code().to_owned();
             line.serial = None;
             line.cancelled_at = at;
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rows::value_columns;
+
+    #[test]
+    fn a_sale_row_gives_its_values_in_the_order_of_the_declared_columns() {
+        assert_eq!(value_columns(SaleRow::default()), SALES.columns);
+    }
+
+    #[test]
+    fn a_line_row_gives_its_values_in_the_order_of_the_declared_columns() {
+        assert_eq!(value_columns(LineRow::default()), LINES.columns);
+    }
+
+    #[test]
+    fn the_stored_line_statuses_are_the_domain_s_codes() {
+        assert_eq!(
+            [
+                status::OPEN,
+                status::FULFILLED,
+                status::RETURNED,
+                status::CANCELLED,
+                status::REMOVED
+            ],
+            LineStatus::ALL.map(LineStatus::code)
+        );
     }
 }

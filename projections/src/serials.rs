@@ -13,82 +13,76 @@
 
 use crate::db::ReadTx;
 use crate::projection::{EventContext, ProjectionError, TableSpec, position_columns};
-use crate::rows::{OnConflict, RowBuffer, TableRow, Value, insert_rows};
+use crate::rows::{OnConflict, RowBuffer, insert_rows, read_model_table};
 use event_schemas::{LedgerEvent, LineNumber, SaleLine, streams};
 use std::collections::BTreeSet;
 
 pub(crate) const TABLES: &[TableSpec] = &[SERIALS, HISTORY, TRACE_SALES, TRACE_LINES];
 
-const SERIALS: TableSpec = TableSpec {
-    name: "rm_serials",
-    columns: &[
-        "tenant_id",
-        "product_id",
-        "serial",
-        "sku",
-        "product_name",
-        "status",
-        "sale_id",
-        "invoice_number",
-        "line_number",
-        "outlet_id",
-        "customer_id",
-        "customer_name",
-        "allocated_at",
-        "fulfilled_at",
-        "returned_at",
-    ],
-    key: &["tenant_id", "product_id", "serial"],
-};
+read_model_table! {
+    /// A row of `rm_serials`: a unit (product, serial) with its status and last holder.
+    pub(crate) struct SerialRow as SERIALS ("rm_serials", key: [tenant_id, product_id, serial]) {
+        tenant_id: String,
+        product_id: String,
+        serial: String,
+        sku: String,
+        product_name: String,
+        /// A [`status`] code.
+        status: String,
+        sale_id: String,
+        invoice_number: String,
+        line_number: i64,
+        outlet_id: String,
+        customer_id: Option<String>,
+        customer_name: Option<String>,
+        allocated_at: i64,
+        fulfilled_at: Option<i64>,
+        returned_at: Option<i64>,
+    }
+}
 
-const HISTORY: TableSpec = TableSpec {
-    name: "rm_serial_history",
-    columns: &[
-        "tenant_id",
-        "product_id",
-        "serial",
-        "commit_position",
-        "global_position",
-        "event_type",
-        "sale_id",
-        "invoice_number",
-        "line_number",
-        "recorded_at",
-    ],
-    key: &[
-        "tenant_id",
-        "product_id",
-        "serial",
-        "commit_position",
-        "global_position",
-    ],
-};
+read_model_table! {
+    /// A row of `rm_serial_history`: one event that touched a unit, by its log position.
+    pub(crate) struct HistoryRow as HISTORY (
+        "rm_serial_history",
+        key: [tenant_id, product_id, serial, commit_position, global_position]
+    ) {
+        tenant_id: String,
+        product_id: String,
+        serial: String,
+        commit_position: i64,
+        global_position: i64,
+        event_type: String,
+        sale_id: String,
+        invoice_number: String,
+        line_number: i64,
+        recorded_at: i64,
+    }
+}
 
-const TRACE_SALES: TableSpec = TableSpec {
-    name: "rm_trace_sales",
-    columns: &[
-        "tenant_id",
-        "sale_id",
-        "invoice_number",
-        "outlet_id",
-        "customer_id",
-        "customer_name",
-    ],
-    key: &["tenant_id", "sale_id"],
-};
+read_model_table! {
+    /// A row of `rm_trace_sales`: the sale header the index copies onto its serials.
+    struct TraceSaleRow as TRACE_SALES ("rm_trace_sales", key: [tenant_id, sale_id]) {
+        tenant_id: String,
+        sale_id: String,
+        invoice_number: String,
+        outlet_id: String,
+        customer_id: Option<String>,
+        customer_name: Option<String>,
+    }
+}
 
-const TRACE_LINES: TableSpec = TableSpec {
-    name: "rm_trace_lines",
-    columns: &[
-        "tenant_id",
-        "sale_id",
-        "line_number",
-        "product_id",
-        "sku",
-        "product_name",
-    ],
-    key: &["tenant_id", "sale_id", "line_number"],
-};
+read_model_table! {
+    /// A row of `rm_trace_lines`: which product a line sells.
+    struct TraceLineRow as TRACE_LINES ("rm_trace_lines", key: [tenant_id, sale_id, line_number]) {
+        tenant_id: String,
+        sale_id: String,
+        line_number: i64,
+        product_id: String,
+        sku: String,
+        product_name: String,
+    }
+}
 
 /// Serial statuses as stored.
 pub mod status {
@@ -102,120 +96,12 @@ pub mod status {
     pub const RELEASED: &str = "RELEASED";
 }
 
-/// A row of `rm_trace_sales`: the sale header the index copies onto its serials.
-#[derive(Debug, Clone, sqlx::FromRow)]
-struct TraceSaleRow {
-    tenant_id: String,
-    sale_id: String,
-    invoice_number: String,
-    outlet_id: String,
-    customer_id: Option<String>,
-    customer_name: Option<String>,
-}
-
-impl TableRow for TraceSaleRow {
-    const TABLE: &'static TableSpec = &TRACE_SALES;
-
-    fn into_values(self) -> Vec<Value> {
-        vec![
-            self.tenant_id.into(),
-            self.sale_id.into(),
-            self.invoice_number.into(),
-            self.outlet_id.into(),
-            self.customer_id.into(),
-            self.customer_name.into(),
-        ]
-    }
-}
-
-/// A row of `rm_trace_lines`: which product a line sells.
-#[derive(Debug, Clone, sqlx::FromRow)]
-struct TraceLineRow {
-    tenant_id: String,
-    sale_id: String,
-    line_number: i64,
-    product_id: String,
-    sku: String,
-    product_name: String,
-}
-
-impl TableRow for TraceLineRow {
-    const TABLE: &'static TableSpec = &TRACE_LINES;
-
-    fn into_values(self) -> Vec<Value> {
-        vec![
-            self.tenant_id.into(),
-            self.sale_id.into(),
-            self.line_number.into(),
-            self.product_id.into(),
-            self.sku.into(),
-            self.product_name.into(),
-        ]
-    }
-}
-
-/// A row of `rm_serials`.
-#[derive(Debug, Clone, sqlx::FromRow)]
-struct SerialRow {
-    tenant_id: String,
-    product_id: String,
-    serial: String,
-    sku: String,
-    product_name: String,
-    status: String,
-    sale_id: String,
-    invoice_number: String,
-    line_number: i64,
-    outlet_id: String,
-    customer_id: Option<String>,
-    customer_name: Option<String>,
-    allocated_at: i64,
-    fulfilled_at: Option<i64>,
-    returned_at: Option<i64>,
-}
-
-impl TableRow for SerialRow {
-    const TABLE: &'static TableSpec = &SERIALS;
-
-    fn into_values(self) -> Vec<Value> {
-        vec![
-            self.tenant_id.into(),
-            self.product_id.into(),
-            self.serial.into(),
-            self.sku.into(),
-            self.product_name.into(),
-            self.status.into(),
-            self.sale_id.into(),
-            self.invoice_number.into(),
-            self.line_number.into(),
-            self.outlet_id.into(),
-            self.customer_id.into(),
-            self.customer_name.into(),
-            self.allocated_at.into(),
-            self.fulfilled_at.into(),
-            self.returned_at.into(),
-        ]
-    }
-}
-
 /// (tenant, sale)
 type SaleKey = (String, String);
 /// (tenant, sale, line number)
 type LineKey = (String, String, i64);
 /// (tenant, product, serial)
 type SerialKey = (String, String, String);
-
-const SELECT_SALES: &str = "SELECT tenant_id, sale_id, invoice_number, outlet_id, \
-     customer_id, customer_name FROM rm_trace_sales";
-
-const SELECT_LINES: &str = "SELECT tenant_id, sale_id, line_number, product_id, sku, \
-     product_name FROM rm_trace_lines";
-
-// By serial alone (the `rm_serials_by_serial` index): a serial string is rarely shared
-// between products, and the few extra rows are harmless.
-const SELECT_SERIALS: &str = "SELECT tenant_id, product_id, serial, sku, product_name, \
-     status, sale_id, invoice_number, line_number, outlet_id, customer_id, customer_name, \
-     allocated_at, fulfilled_at, returned_at FROM rm_serials";
 
 /// The sale and line an event is about, as this projection recorded them.
 struct Holder {
@@ -229,7 +115,7 @@ struct Batch {
     sales: RowBuffer<SaleKey, TraceSaleRow>,
     lines: RowBuffer<LineKey, TraceLineRow>,
     serials: RowBuffer<SerialKey, SerialRow>,
-    history: Vec<Vec<Value>>,
+    history: Vec<HistoryRow>,
 }
 
 /// The line whose holder an event needs, if any.
@@ -356,7 +242,6 @@ impl Batch {
         self.sales
             .load(
                 tx,
-                SELECT_SALES,
                 "sale_id",
                 keys,
                 |(tenant, sale)| (tenant.clone(), sale.as_str().into()),
@@ -373,7 +258,6 @@ impl Batch {
         self.lines
             .load(
                 tx,
-                SELECT_LINES,
                 "sale_id",
                 keys,
                 |(tenant, sale, _)| (tenant.clone(), sale.as_str().into()),
@@ -387,10 +271,11 @@ impl Batch {
         tx: &mut ReadTx,
         keys: BTreeSet<SerialKey>,
     ) -> Result<(), sqlx::Error> {
+        // By serial alone (the `rm_serials_by_serial` index): a serial string is rarely
+        // shared between products, and the few extra rows are harmless.
         self.serials
             .load(
                 tx,
-                SELECT_SERIALS,
                 "serial",
                 keys,
                 |(tenant, _, serial)| (tenant.clone(), serial.as_str().into()),
@@ -458,18 +343,18 @@ impl Batch {
         holder: &Holder,
     ) {
         let (commit, global) = position_columns(context.position);
-        self.history.push(vec![
-            context.tenant_id.as_str().into(),
-            product_id.into(),
-            serial.into(),
-            commit.into(),
-            global.into(),
-            context.event_type.into(),
-            holder.sale_id.as_str().into(),
-            holder.sale.invoice_number.as_str().into(),
-            holder.line_number.into(),
-            context.recorded_at.into(),
-        ]);
+        self.history.push(HistoryRow {
+            tenant_id: context.tenant_id.clone(),
+            product_id: product_id.to_owned(),
+            serial: serial.to_owned(),
+            commit_position: commit,
+            global_position: global,
+            event_type: context.event_type.to_owned(),
+            sale_id: holder.sale_id.clone(),
+            invoice_number: holder.sale.invoice_number.clone(),
+            line_number: holder.line_number,
+            recorded_at: context.recorded_at,
+        });
     }
 
     /// Moves a serial held by `holder` to `new_status`, stamping `fulfilled_at`/`returned_at`.
@@ -645,7 +530,7 @@ impl Batch {
         self.sales.write(tx).await?;
         self.lines.write(tx).await?;
         self.serials.write(tx).await?;
-        insert_rows(tx, &HISTORY, self.history, OnConflict::Fail).await
+        insert_rows(tx, self.history, OnConflict::Fail).await
     }
 }
 
@@ -659,4 +544,18 @@ pub(crate) async fn apply_batch(
     }
     batch.write(tx).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rows::value_columns;
+
+    #[test]
+    fn every_serials_row_gives_its_values_in_the_order_of_the_declared_columns() {
+        assert_eq!(value_columns(SerialRow::default()), SERIALS.columns);
+        assert_eq!(value_columns(HistoryRow::default()), HISTORY.columns);
+        assert_eq!(value_columns(TraceSaleRow::default()), TRACE_SALES.columns);
+        assert_eq!(value_columns(TraceLineRow::default()), TRACE_LINES.columns);
+    }
 }

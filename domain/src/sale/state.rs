@@ -27,6 +27,15 @@ pub enum LineStatus {
 }
 
 impl LineStatus {
+    /// Every status, in the order of a line's life.
+    pub const ALL: [LineStatus; 5] = [
+        LineStatus::Open,
+        LineStatus::Fulfilled,
+        LineStatus::Returned,
+        LineStatus::Cancelled,
+        LineStatus::Removed,
+    ];
+
     /// The word used in messages ("open", "fulfilled", ...).
     pub fn label(self) -> &'static str {
         match self {
@@ -36,6 +45,25 @@ impl LineStatus {
             LineStatus::Cancelled => "cancelled",
             LineStatus::Removed => "removed",
         }
+    }
+
+    /// The stable code (`OPEN`, `FULFILLED`, `RETURNED`, `CANCELLED`, `REMOVED`): what read
+    /// models store and APIs show. Codes are never renamed, since stored rows and
+    /// integrators depend on them.
+    pub const fn code(self) -> &'static str {
+        match self {
+            LineStatus::Open => "OPEN",
+            LineStatus::Fulfilled => "FULFILLED",
+            LineStatus::Returned => "RETURNED",
+            LineStatus::Cancelled => "CANCELLED",
+            LineStatus::Removed => "REMOVED",
+        }
+    }
+
+    /// The status a [`code`](Self::code) stands for; `None` for any other text (exact
+    /// match: codes are stored as written, never typed by hand).
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.code() == code)
     }
 }
 

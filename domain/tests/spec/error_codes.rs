@@ -214,3 +214,22 @@ fn messages_tell_the_shop_user_what_to_do() {
         "a package cannot contain itself: 01900000-0000-7000-8000-000000000001 contains 01900000-0000-7000-8000-000000000001"
     );
 }
+
+#[test]
+fn every_line_status_has_its_stable_code_and_is_read_back_from_it() {
+    let codes: Vec<&str> = LineStatus::ALL.iter().map(|status| status.code()).collect();
+    assert_eq!(
+        codes,
+        ["OPEN", "FULFILLED", "RETURNED", "CANCELLED", "REMOVED"]
+    );
+    for status in LineStatus::ALL {
+        assert_eq!(LineStatus::from_code(status.code()), Some(status));
+    }
+}
+
+#[test]
+fn a_line_status_code_is_read_back_only_when_it_matches_exactly() {
+    assert_eq!(LineStatus::from_code("open"), None);
+    assert_eq!(LineStatus::from_code(" OPEN"), None);
+    assert_eq!(LineStatus::from_code("SHIPPED"), None);
+}

@@ -7,6 +7,7 @@ use super::log_state;
 use crate::db::{ReadDb, ReadTx};
 use crate::execute;
 use crate::proofs::queries::ProofQueryError;
+use crate::stored;
 use event_schemas::TenantId;
 use ledger_proof::checkpoint::{Checkpoint, SigningKey, origin};
 use ledger_proof::cosignature::Cosignature;
@@ -84,11 +85,11 @@ fn to_i64(value: u64) -> i64 {
 
 impl CheckpointRow {
     fn stored(self) -> Result<StoredCheckpoint, ProofQueryError> {
-        let tenant_id = TenantId(uuid::Uuid::parse_str(&self.tenant_id).map_err(corrupt)?);
+        let tenant_id = TenantId(stored::uuid("tenant_id", &self.tenant_id).map_err(corrupt)?);
         Ok(StoredCheckpoint {
             checkpoint: Checkpoint {
                 origin: origin(&tenant_id.0),
-                tree_size: u64::try_from(self.tree_size).map_err(corrupt)?,
+                tree_size: stored::integer("tree_size", self.tree_size).map_err(corrupt)?,
                 root: super::parse_hex(&self.root).map_err(corrupt)?,
                 map_root: super::parse_hex(&self.map_root).map_err(corrupt)?,
                 issued_at: self.issued_at,
@@ -340,7 +341,7 @@ pub async fn due(
         let grown = u64::try_from(row.tree_size - last).unwrap_or(0);
         let age = u64::try_from(now - row.last_issued_at.unwrap_or(i64::MIN / 2)).unwrap_or(0);
         let due_now = grown >= every_events.max(1) || (grown > 0 && age >= every_seconds);
-        if due_now && let Ok(id) = uuid::Uuid::parse_str(&row.tenant_id) {
+        if due_now && let Ok(id) = stored::uuid("tenant_id", &row.tenant_id) {
             due.push(TenantId(id));
         }
     }

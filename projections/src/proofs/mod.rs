@@ -21,9 +21,9 @@ pub mod checkpoints;
 pub mod queries;
 
 use crate::db::ReadTx;
+use crate::fetch_optional;
 use crate::projection::{EventContext, ProjectionError, TableSpec};
-use crate::rows::{OnConflict, Value, fetch_in, insert_rows};
-use crate::{execute, fetch_optional};
+use crate::rows::{OnConflict, Value, fetch_in, insert_rows, read_model_table};
 use event_schemas::LedgerEvent;
 use ledger_proof::merkle::{self, Hash, TreeAppender};
 use ledger_proof::serial_chain::{CHAIN_START, chain_step, serial_key, serial_value};
@@ -36,47 +36,70 @@ pub(crate) const TABLES: &[TableSpec] =
 /// Tables whose rows depend on batch boundaries, left out of the digest.
 pub(crate) const UNDIGESTED: &[&str] = &["proof_map_history"];
 
-const LOGS: TableSpec = TableSpec {
-    name: "proof_logs",
-    columns: &["tenant_id", "tree_size", "root", "map_root"],
-    key: &["tenant_id"],
-};
+// Hashes are stored as lower-case hex, sizes and indexes as BIGINT.
 
-const LEAVES: TableSpec = TableSpec {
-    name: "proof_leaves",
-    columns: &[
-        "tenant_id",
-        "leaf_index",
-        "event_id",
-        "event_hash",
-        "serial_key",
-    ],
-    key: &["tenant_id", "leaf_index"],
-};
+read_model_table! {
+    /// A row of `proof_logs`: a retailer's tree as last folded.
+    pub(crate) struct LogRow as LOGS ("proof_logs", key: [tenant_id]) {
+        tenant_id: String,
+        tree_size: i64,
+        root: String,
+        map_root: String,
+    }
+}
 
-const TREE_HASHES: TableSpec = TableSpec {
-    name: "proof_tree_hashes",
-    columns: &["tenant_id", "hash_index", "hash"],
-    key: &["tenant_id", "hash_index"],
-};
+read_model_table! {
+    /// A row of `proof_leaves`: an event's leaf, with the map key of the serial it names.
+    struct LeafRow as LEAVES ("proof_leaves", key: [tenant_id, leaf_index]) {
+        tenant_id: String,
+        leaf_index: i64,
+        event_id: String,
+        event_hash: String,
+        serial_key: Option<String>,
+    }
+}
 
-const SERIALS: TableSpec = TableSpec {
-    name: "proof_serials",
-    columns: &["tenant_id", "serial_key", "serial", "events", "chain_head"],
-    key: &["tenant_id", "serial_key"],
-};
+read_model_table! {
+    /// A row of `proof_tree_hashes`: a complete subtree's hash under its stored-hash index.
+    struct HashRow as TREE_HASHES ("proof_tree_hashes", key: [tenant_id, hash_index]) {
+        tenant_id: String,
+        hash_index: i64,
+        hash: String,
+    }
+}
 
-const MAP_NODES: TableSpec = TableSpec {
-    name: "proof_map_nodes",
-    columns: &["tenant_id", "node_id", "leaf_key", "hash"],
-    key: &["tenant_id", "node_id"],
-};
+read_model_table! {
+    /// A row of `proof_serials`: a serial's history chain (events in it, head).
+    struct SerialRow as SERIALS ("proof_serials", key: [tenant_id, serial_key]) {
+        tenant_id: String,
+        serial_key: String,
+        serial: String,
+        events: i64,
+        chain_head: String,
+    }
+}
 
-const MAP_HISTORY: TableSpec = TableSpec {
-    name: "proof_map_history",
-    columns: &["tenant_id", "node_id", "version", "leaf_key", "hash"],
-    key: &["tenant_id", "node_id", "version"],
-};
+read_model_table! {
+    /// A row of `proof_map_nodes`: a node of the serial map as it is now.
+    struct MapNodeRow as MAP_NODES ("proof_map_nodes", key: [tenant_id, node_id]) {
+        tenant_id: String,
+        node_id: String,
+        /// Set on a leaf (whose `hash` is its value); NULL on an internal node.
+        leaf_key: Option<String>,
+        hash: String,
+    }
+}
+
+read_model_table! {
+    /// A row of `proof_map_history`: a node as a batch left it, at `version` leaves.
+    struct MapHistoryRow as MAP_HISTORY ("proof_map_history", key: [tenant_id, node_id, version]) {
+        tenant_id: String,
+        node_id: String,
+        version: i64,
+        leaf_key: Option<String>,
+        hash: String,
+    }
+}
 
 /// A retailer's tree as last folded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,36 +112,18 @@ pub struct LogState {
     pub map_root: Hash,
 }
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct LogRow {
-    pub(crate) tree_size: i64,
-    pub(crate) root: String,
-    pub(crate) map_root: String,
-}
-
 impl LogRow {
     pub(crate) fn state(&self) -> Result<LogState, String> {
         Ok(LogState {
-            tree_size: u64::try_from(self.tree_size).map_err(|e| e.to_string())?,
+            tree_size: crate::stored::integer("tree_size", self.tree_size)
+                .map_err(|e| e.to_string())?,
             root: parse_hex(&self.root)?,
             map_root: parse_hex(&self.map_root)?,
         })
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct HashRow {
-    hash_index: i64,
-    hash: String,
-}
-
-#[derive(sqlx::FromRow)]
-struct SerialRow {
-    serial_key: String,
-    events: i64,
-    chain_head: String,
-}
-
+/// A node as the proofs read it, from `proof_map_nodes` or `proof_map_history`.
 #[derive(sqlx::FromRow)]
 pub(crate) struct NodeRow {
     pub(crate) node_id: String,
@@ -166,7 +171,7 @@ pub(crate) async fn log_state(
     let row = fetch_optional!(
         tx,
         LogRow,
-        "SELECT tree_size, root, map_root FROM proof_logs WHERE tenant_id = $1",
+        &format!("{} WHERE tenant_id = $1", LOGS.select()),
         tenant_id
     )?;
     row.map(|row| row.state().map_err(stored)).transpose()
@@ -174,6 +179,11 @@ pub(crate) async fn log_state(
 
 fn stored(reason: String) -> ProjectionError {
     ProjectionError::Stored(format!("proofs: {reason}"))
+}
+
+/// A stored size, index or count read back as the unsigned value it was written from.
+fn stored_integer(column: &'static str, value: i64) -> Result<u64, ProjectionError> {
+    crate::stored::integer(column, value).map_err(|error| stored(error.to_string()))
 }
 
 /// Reads the stored tree hashes at `indexes`, refusing a missing one.
@@ -189,16 +199,10 @@ pub(crate) async fn tree_hashes(
         tenant_id.to_owned(),
         indexes.iter().map(|&i| Value::from(to_i64(i))).collect(),
     )]);
-    let rows: Vec<HashRow> = fetch_in(
-        tx,
-        "SELECT hash_index, hash FROM proof_tree_hashes",
-        "hash_index",
-        keys,
-    )
-    .await?;
+    let rows: Vec<HashRow> = fetch_in(tx, &TREE_HASHES.select(), "hash_index", keys).await?;
     let mut found = HashMap::with_capacity(rows.len());
     for row in rows {
-        let index = u64::try_from(row.hash_index).map_err(|e| stored(e.to_string()))?;
+        let index = stored_integer("hash_index", row.hash_index)?;
         found.insert(index, parse_hex(&row.hash).map_err(stored)?);
     }
     if let Some(missing) = indexes.iter().find(|index| !found.contains_key(index)) {
@@ -296,22 +300,22 @@ async fn write_map(
     let mut history = Vec::with_capacity(update.written.len());
     for (id, node) in &update.written {
         let (leaf_key, hash) = node_columns(node);
-        current.push(vec![
-            Value::from(tenant_id),
-            Value::from(id.to_hex()),
-            Value::from(leaf_key.clone()),
-            Value::from(hash.clone()),
-        ]);
-        history.push(vec![
-            Value::from(tenant_id),
-            Value::from(id.to_hex()),
-            Value::from(to_i64(version)),
-            Value::from(leaf_key),
-            Value::from(hash),
-        ]);
+        current.push(MapNodeRow {
+            tenant_id: tenant_id.to_owned(),
+            node_id: id.to_hex(),
+            leaf_key: leaf_key.clone(),
+            hash: hash.clone(),
+        });
+        history.push(MapHistoryRow {
+            tenant_id: tenant_id.to_owned(),
+            node_id: id.to_hex(),
+            version: to_i64(version),
+            leaf_key,
+            hash,
+        });
     }
-    insert_rows(tx, &MAP_NODES, current, OnConflict::Replace).await?;
-    insert_rows(tx, &MAP_HISTORY, history, OnConflict::Replace).await?;
+    insert_rows(tx, current, OnConflict::Replace).await?;
+    insert_rows(tx, history, OnConflict::Replace).await?;
     Ok(update.root)
 }
 
@@ -360,16 +364,10 @@ async fn apply_tenant(
                 .map(|key| Value::from(hex::encode(key)))
                 .collect(),
         )]);
-        let rows: Vec<SerialRow> = fetch_in(
-            tx,
-            "SELECT serial_key, events, chain_head FROM proof_serials",
-            "serial_key",
-            keys,
-        )
-        .await?;
+        let rows: Vec<SerialRow> = fetch_in(tx, &SERIALS.select(), "serial_key", keys).await?;
         for row in rows {
             let key = parse_hex(&row.serial_key).map_err(stored)?;
-            let events = u64::try_from(row.events).map_err(|e| stored(e.to_string()))?;
+            let events = stored_integer("events", row.events)?;
             chains.insert(key, (events, parse_hex(&row.chain_head).map_err(stored)?));
         }
     }
@@ -391,13 +389,13 @@ async fn apply_tenant(
             *chain = (chain.0 + 1, chain_step(&chain.1, index, &event_hash));
             dirty.insert(key, serial_value(chain.0, &chain.1));
         }
-        leaves.push(vec![
-            Value::from(tenant_id),
-            Value::from(to_i64(index)),
-            Value::from(context.event_id.to_string()),
-            Value::from(context.hash),
-            Value::from(key.map(hex::encode)),
-        ]);
+        leaves.push(LeafRow {
+            tenant_id: tenant_id.to_owned(),
+            leaf_index: to_i64(index),
+            event_id: context.event_id.to_string(),
+            event_hash: context.hash.to_owned(),
+            serial_key: key.map(hex::encode),
+        });
         if cuts.contains(&tree.size()) && !dirty.is_empty() {
             map_root = write_map(tx, tenant_id, std::mem::take(&mut dirty), tree.size()).await?;
         }
@@ -408,46 +406,51 @@ async fn apply_tenant(
     }
     let root = tree.root().map_err(|e| stored(e.to_string()))?;
     let written = tree.take_written();
-    insert_rows(
-        tx,
-        &TREE_HASHES,
-        written
-            .into_iter()
-            .map(|(index, hash)| {
-                vec![
-                    Value::from(tenant_id),
-                    Value::from(to_i64(index)),
-                    Value::from(hex::encode(hash)),
-                ]
-            })
-            .collect(),
-        OnConflict::Fail,
-    )
-    .await?;
-    insert_rows(tx, &LEAVES, leaves, OnConflict::Fail).await?;
-    let serial_rows: Vec<Vec<Value>> = chains
-        .iter()
-        .filter_map(|(key, (count, head))| {
-            let serial = serial_texts.get(key)?;
-            Some(vec![
-                Value::from(tenant_id),
-                Value::from(hex::encode(key)),
-                Value::from(serial.as_str()),
-                Value::from(to_i64(*count)),
-                Value::from(hex::encode(head)),
-            ])
+    let hashes = written
+        .into_iter()
+        .map(|(index, hash)| HashRow {
+            tenant_id: tenant_id.to_owned(),
+            hash_index: to_i64(index),
+            hash: hex::encode(hash),
         })
         .collect();
-    insert_rows(tx, &SERIALS, serial_rows, OnConflict::Replace).await?;
-    execute!(
-        tx,
-        "INSERT INTO proof_logs (tenant_id, tree_size, root, map_root) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (tenant_id) DO UPDATE SET tree_size = excluded.tree_size, \
-         root = excluded.root, map_root = excluded.map_root",
-        tenant_id,
-        to_i64(new_size),
-        hex::encode(root),
-        hex::encode(map_root),
-    )?;
+    insert_rows(tx, hashes, OnConflict::Fail).await?;
+    insert_rows(tx, leaves, OnConflict::Fail).await?;
+    let serial_rows = chains
+        .iter()
+        .filter_map(|(key, (count, head))| {
+            Some(SerialRow {
+                tenant_id: tenant_id.to_owned(),
+                serial_key: hex::encode(key),
+                serial: serial_texts.get(key)?.clone(),
+                events: to_i64(*count),
+                chain_head: hex::encode(head),
+            })
+        })
+        .collect();
+    insert_rows(tx, serial_rows, OnConflict::Replace).await?;
+    let log = LogRow {
+        tenant_id: tenant_id.to_owned(),
+        tree_size: to_i64(new_size),
+        root: hex::encode(root),
+        map_root: hex::encode(map_root),
+    };
+    insert_rows(tx, vec![log], OnConflict::Replace).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rows::value_columns;
+
+    #[test]
+    fn every_proofs_row_gives_its_values_in_the_order_of_the_declared_columns() {
+        assert_eq!(value_columns(LogRow::default()), LOGS.columns);
+        assert_eq!(value_columns(LeafRow::default()), LEAVES.columns);
+        assert_eq!(value_columns(HashRow::default()), TREE_HASHES.columns);
+        assert_eq!(value_columns(SerialRow::default()), SERIALS.columns);
+        assert_eq!(value_columns(MapNodeRow::default()), MAP_NODES.columns);
+        assert_eq!(value_columns(MapHistoryRow::default()), MAP_HISTORY.columns);
+    }
 }

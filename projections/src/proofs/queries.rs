@@ -10,6 +10,7 @@ use super::{LogState, NodeRow, log_state, parse_hex, tree_hashes};
 use crate::db::ReadTx;
 use crate::fetch_optional;
 use crate::projection::ProjectionError;
+use crate::stored;
 use event_schemas::TenantId;
 use ledger_proof::merkle::{self, Hash};
 use ledger_proof::serial_chain::{CHAIN_START, chain_step, serial_key};
@@ -144,7 +145,7 @@ pub async fn leaf_of_event(
         event_id.to_string()
     )?;
     row.map(|row| {
-        u64::try_from(row.leaf_index)
+        stored::integer::<u64>("leaf_index", row.leaf_index)
             .map(|index| (row.tenant_id, index))
             .map_err(corrupt)
     })
@@ -213,12 +214,12 @@ pub async fn serial_chain(
     let mut head = CHAIN_START;
     let mut events = Vec::with_capacity(rows.len());
     for row in rows {
-        let leaf_index = u64::try_from(row.leaf_index).map_err(corrupt)?;
+        let leaf_index = stored::integer::<u64>("leaf_index", row.leaf_index).map_err(corrupt)?;
         let event_hash = parse_hex(&row.event_hash).map_err(corrupt)?;
         head = chain_step(&head, leaf_index, &event_hash);
         events.push(ChainedEvent {
             leaf_index,
-            event_id: uuid::Uuid::parse_str(&row.event_id).map_err(corrupt)?,
+            event_id: stored::uuid("event_id", &row.event_id).map_err(corrupt)?,
             event_hash,
         });
     }

@@ -12,11 +12,12 @@
 //! Pick List").
 
 use super::{
-    LineKey, LineRow, Page, PageRequest, QueryError, ReportLine, TimeRange, after_key, line_page,
-    select_lines, tenant_param,
+    LineKey, LineStatus, Page, PageRequest, QueryError, ReportLine, ReportRow, TimeRange,
+    after_key, line_page, select_lines, tenant_param,
 };
 use crate::db::ReadDb;
-use crate::{enum_code, fetch_all, line_status};
+use crate::fetch_all;
+use crate::stored::enum_code;
 use event_schemas::{DeliveryMode, LineNumber, OutletId, SaleId, SaleType, SerialMode, TenantId};
 
 /// What the fulfilment report shows; every field narrows it, `Default` shows everything.
@@ -47,9 +48,8 @@ pub async fn fulfilment_report(
     let (opened_from, opened_before) = filter.opened.params("opened_from", "opened_before")?;
     let rows = fetch_all!(
         db,
-        LineRow,
-        concat!(
-            select_lines!(),
+        ReportRow,
+        &select_lines(
             "WHERE l.tenant_id = $1 AND l.status = $2 \
              AND ($3 IS NULL OR s.outlet_id = $3) \
              AND ($4 IS NULL OR s.sale_type = $4) \
@@ -62,7 +62,7 @@ pub async fn fulfilment_report(
              LIMIT $13"
         ),
         tenant_param(tenant),
-        line_status::OPEN,
+        LineStatus::Open.code(),
         filter.outlet_id.map(|id| id.to_string()),
         filter.sale_type.map(|value| enum_code(&value)),
         filter.delivery_mode.map(|value| enum_code(&value)),

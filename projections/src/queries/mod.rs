@@ -28,14 +28,21 @@ pub mod products;
 pub mod sales;
 pub mod trace;
 
+use crate::sales::{LINES, LineRow, SALES, SaleRow};
+use crate::stored::{self, StoredValueError};
 use domain::indicator::{SerialIndicator, serial_indicator};
 use domain::serial::{SerialError, SerialNumber};
 use event_schemas::{
     Customer, CustomerId, DeliveryMode, LineNumber, LinePackage, Money, OutletId, PackageMode,
     ProductId, SaleId, SaleType, SerialMode, TenantId,
 };
+use std::sync::LazyLock;
 use time::OffsetDateTime;
 use uuid::Uuid;
+
+/// A line's status: the domain's, the one definition (its `code()` is what `rm_sale_lines`
+/// stores). Re-exported here, where the queries' row types are.
+pub use domain::sale::LineStatus;
 
 /// The most rows one page may hold; a larger `first` is capped to it.
 pub const MAX_PAGE_SIZE: u32 = 500;
@@ -91,9 +98,15 @@ impl QueryError {
     }
 
     fn stored(column: &'static str, value: impl ToString) -> Self {
+        StoredValueError::new(column, value).into()
+    }
+}
+
+impl From<StoredValueError> for QueryError {
+    fn from(error: StoredValueError) -> Self {
         QueryError::StoredValue {
-            column,
-            value: value.to_string(),
+            column: error.column,
+            value: error.value,
         }
     }
 }
@@ -254,7 +267,7 @@ fn after_key(page: &PageRequest) -> Result<Option<LineKey>, QueryError> {
 }
 
 /// Turns the `limit()` rows fetched for `page` into a page.
-fn line_page(page: &PageRequest, mut rows: Vec<LineRow>) -> Result<Page<ReportLine>, QueryError> {
+fn line_page(page: &PageRequest, mut rows: Vec<ReportRow>) -> Result<Page<ReportLine>, QueryError> {
     let size = usize::try_from(page.size()).unwrap_or(usize::MAX);
     let has_next_page = rows.len() > size;
     rows.truncate(size);
@@ -308,7 +321,7 @@ impl TimeRange {
 }
 
 fn micros(time: OffsetDateTime, field: &'static str) -> Result<i64, QueryError> {
-    i64::try_from(time.unix_timestamp_nanos() / 1_000).map_err(|_| QueryError::InvalidFilter {
+    stored::micros(time).ok_or_else(|| QueryError::InvalidFilter {
         field,
         rule: "is out of range".to_owned(),
     })
@@ -361,59 +374,6 @@ pub(crate) fn filter_text(field: &'static str, text: &str) -> Result<(), QueryEr
 }
 
 // ---- rows -----------------------------------------------------------------------------------
-
-/// A line's status, as the sales projection records it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum LineStatus {
-    /// Not yet fulfilled.
-    Open,
-    /// Handed over or dispatched.
-    Fulfilled,
-    /// Came back and was refunded.
-    Returned,
-    /// Cancelled before fulfilment.
-    Cancelled,
-    /// Taken off the sale while it was being built.
-    Removed,
-}
-
-impl LineStatus {
-    /// The stored code (`OPEN`, `FULFILLED`, `RETURNED`, `CANCELLED`, `REMOVED`).
-    pub fn code(self) -> &'static str {
-        use crate::line_status as code;
-        match self {
-            LineStatus::Open => code::OPEN,
-            LineStatus::Fulfilled => code::FULFILLED,
-            LineStatus::Returned => code::RETURNED,
-            LineStatus::Cancelled => code::CANCELLED,
-            LineStatus::Removed => code::REMOVED,
-        }
-    }
-
-    /// The label reports show ("Open", "Fulfilled", ...).
-    pub fn label(self) -> &'static str {
-        match self {
-            LineStatus::Open => "Open",
-            LineStatus::Fulfilled => "Fulfilled",
-            LineStatus::Returned => "Returned",
-            LineStatus::Cancelled => "Cancelled",
-            LineStatus::Removed => "Removed",
-        }
-    }
-
-    /// Reads a stored code back.
-    pub fn from_code(code: &str) -> Option<Self> {
-        [
-            LineStatus::Open,
-            LineStatus::Fulfilled,
-            LineStatus::Returned,
-            LineStatus::Cancelled,
-            LineStatus::Removed,
-        ]
-        .into_iter()
-        .find(|status| status.code() == code)
-    }
-}
 
 /// A sale's header, as the lists show it beside each line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -523,109 +483,69 @@ pub struct ReportLine {
     pub line: LineView,
 }
 
-/// The start of every line query, up to its `WHERE`: the columns of [`LineRow`] from
-/// `rm_sales s` joined with `rm_sale_lines l` (a macro, so each query is one `&'static str`).
-macro_rules! select_lines {
-    () => {
-        "SELECT s.sale_id, s.invoice_number, s.sale_type, s.delivery_mode, s.outlet_id, \
-         s.customer_id, s.customer_name, s.opened_at, l.line_number, l.product_id, l.sku, \
-         l.product_name, l.quantity, l.unit_price_minor, l.currency, l.serial_mode, l.serial, \
-         l.status, l.package_role, l.package_mode, l.parent_line, l.reissue_of_sale_id, \
-         l.reissue_of_invoice, l.reissue_of_line, l.added_at, l.fulfilled_at, l.returned_at, \
-         l.cancelled_at, l.refund_minor \
-         FROM rm_sale_lines l \
-         JOIN rm_sales s ON s.tenant_id = l.tenant_id AND s.sale_id = l.sale_id "
-    };
-}
-use select_lines;
+/// The start of every line query, up to its `WHERE`: every column of `rm_sales s` and of
+/// `rm_sale_lines l` (the join columns once), the columns of a [`ReportRow`]. Built once
+/// from the tables' declarations, so a column added to a table is read here too.
+static SELECT_LINES: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {}, {} FROM rm_sale_lines l \
+         JOIN rm_sales s ON s.tenant_id = l.tenant_id AND s.sale_id = l.sale_id ",
+        SALES.qualified_columns("s", &[]),
+        LINES.qualified_columns("l", SALES.columns),
+    )
+});
 
-/// The sale columns of [`select_lines!`] (and the columns of `rm_sales` under their names).
+/// A line query: [`SELECT_LINES`] followed by `rest` (its `WHERE`, order and limit).
+fn select_lines(rest: &str) -> String {
+    format!("{}{rest}", *SELECT_LINES)
+}
+
+/// A row of [`SELECT_LINES`]: a line with its sale.
 #[derive(Debug, sqlx::FromRow)]
-struct SaleRow {
-    sale_id: String,
-    invoice_number: String,
-    sale_type: String,
-    delivery_mode: String,
-    outlet_id: String,
-    customer_id: Option<String>,
-    customer_name: Option<String>,
-    opened_at: i64,
+struct ReportRow {
+    #[sqlx(flatten)]
+    sale: SaleRow,
+    #[sqlx(flatten)]
+    line: LineRow,
 }
 
 impl SaleRow {
     fn header(&self) -> Result<SaleHeader, QueryError> {
         let customer = match &self.customer_id {
             Some(id) => Some(Customer {
-                customer_id: CustomerId(uuid("customer_id", id)?),
+                customer_id: CustomerId(stored::uuid("customer_id", id)?),
                 name: self.customer_name.clone().unwrap_or_default(),
             }),
             None => None,
         };
         Ok(SaleHeader {
-            sale_id: SaleId(uuid("sale_id", &self.sale_id)?),
+            sale_id: SaleId(stored::uuid("sale_id", &self.sale_id)?),
             invoice_number: self.invoice_number.clone(),
-            sale_type: code("sale_type", &self.sale_type)?,
-            delivery_mode: code("delivery_mode", &self.delivery_mode)?,
-            outlet_id: OutletId(uuid("outlet_id", &self.outlet_id)?),
+            sale_type: stored::code("sale_type", &self.sale_type)?,
+            delivery_mode: stored::code("delivery_mode", &self.delivery_mode)?,
+            outlet_id: OutletId(stored::uuid("outlet_id", &self.outlet_id)?),
             customer,
-            opened_at: time_of("opened_at", self.opened_at)?,
+            opened_at: stored::time("opened_at", self.opened_at)?,
         })
     }
 }
 
-/// A row of [`select_lines!`].
-#[derive(Debug, sqlx::FromRow)]
-struct LineRow {
-    #[sqlx(flatten)]
-    sale: SaleRow,
-    line_number: i64,
-    product_id: String,
-    sku: String,
-    product_name: String,
-    quantity: i64,
-    unit_price_minor: i64,
-    currency: String,
-    serial_mode: String,
-    serial: Option<String>,
-    status: String,
-    package_role: Option<String>,
-    package_mode: Option<String>,
-    parent_line: Option<i64>,
-    reissue_of_sale_id: Option<String>,
-    reissue_of_invoice: Option<String>,
-    reissue_of_line: Option<i64>,
-    added_at: i64,
-    fulfilled_at: Option<i64>,
-    returned_at: Option<i64>,
-    cancelled_at: Option<i64>,
-    refund_minor: Option<i64>,
-}
-
 impl LineRow {
-    /// The row's place in the line lists' order.
-    fn key(&self) -> LineKey {
-        LineKey {
-            opened_at: self.sale.opened_at,
-            sale_id: self.sale.sale_id.clone(),
-            line_number: self.line_number,
-        }
-    }
-
     fn line(self) -> Result<LineView, QueryError> {
-        let serial_mode: SerialMode = code("serial_mode", &self.serial_mode)?;
+        let serial_mode: SerialMode = stored::code("serial_mode", &self.serial_mode)?;
         let status = LineStatus::from_code(&self.status)
             .ok_or_else(|| QueryError::stored("status", &self.status))?;
         let package = match (self.package_role.as_deref(), self.package_mode.as_deref()) {
             (None, _) => None,
             (Some("PACKAGE"), Some(mode)) => Some(LinePackage::Package {
-                mode: code::<PackageMode>("package_mode", mode)?,
+                mode: stored::code::<PackageMode>("package_mode", mode)?,
             }),
             (Some("COMPONENT"), _) => {
                 let parent = self
                     .parent_line
                     .ok_or_else(|| QueryError::stored("parent_line", "NULL"))?;
                 Some(LinePackage::Component {
-                    parent_line: line_number("parent_line", parent)?,
+                    parent_line: stored::line_number("parent_line", parent)?,
                 })
             }
             (Some(role), _) => return Err(QueryError::stored("package_role", role)),
@@ -636,9 +556,9 @@ impl LineRow {
             self.reissue_of_line,
         ) {
             (Some(sale), Some(invoice), Some(line)) => Some(ReissueOf {
-                sale_id: SaleId(uuid("reissue_of_sale_id", sale)?),
+                sale_id: SaleId(stored::uuid("reissue_of_sale_id", sale)?),
                 invoice_number: invoice.clone(),
-                line_number: line_number("reissue_of_line", line)?,
+                line_number: stored::line_number("reissue_of_line", line)?,
             }),
             _ => None,
         };
@@ -647,12 +567,11 @@ impl LineRow {
             currency: self.currency.clone(),
         });
         Ok(LineView {
-            line_number: line_number("line_number", self.line_number)?,
-            product_id: ProductId(uuid("product_id", &self.product_id)?),
+            line_number: stored::line_number("line_number", self.line_number)?,
+            product_id: ProductId(stored::uuid("product_id", &self.product_id)?),
             sku: self.sku,
             product_name: self.product_name,
-            quantity: u32::try_from(self.quantity)
-                .map_err(|_| QueryError::stored("quantity", self.quantity))?,
+            quantity: stored::integer("quantity", self.quantity)?,
             unit_price: Money {
                 amount_minor: self.unit_price_minor,
                 currency: self.currency,
@@ -663,51 +582,31 @@ impl LineRow {
             status,
             package,
             reissue_of,
-            added_at: time_of("added_at", self.added_at)?,
-            fulfilled_at: optional_time("fulfilled_at", self.fulfilled_at)?,
-            returned_at: optional_time("returned_at", self.returned_at)?,
-            cancelled_at: optional_time("cancelled_at", self.cancelled_at)?,
+            added_at: stored::time("added_at", self.added_at)?,
+            fulfilled_at: stored::optional_time("fulfilled_at", self.fulfilled_at)?,
+            returned_at: stored::optional_time("returned_at", self.returned_at)?,
+            cancelled_at: stored::optional_time("cancelled_at", self.cancelled_at)?,
             refund,
         })
+    }
+}
+
+impl ReportRow {
+    /// The row's place in the line lists' order.
+    fn key(&self) -> LineKey {
+        LineKey {
+            opened_at: self.sale.opened_at,
+            sale_id: self.sale.sale_id.clone(),
+            line_number: self.line.line_number,
+        }
     }
 
     fn into_report_line(self) -> Result<ReportLine, QueryError> {
         Ok(ReportLine {
             sale: self.sale.header()?,
-            line: self.line()?,
+            line: self.line.line()?,
         })
     }
-}
-
-/// A stored enum code read back into the contract's enum.
-fn code<T: serde::de::DeserializeOwned>(
-    column: &'static str,
-    value: &str,
-) -> Result<T, QueryError> {
-    crate::parse_enum_code(value).ok_or_else(|| QueryError::stored(column, value))
-}
-
-fn uuid(column: &'static str, value: &str) -> Result<Uuid, QueryError> {
-    Uuid::parse_str(value).map_err(|_| QueryError::stored(column, value))
-}
-
-fn line_number(column: &'static str, value: i64) -> Result<LineNumber, QueryError> {
-    u32::try_from(value)
-        .map(LineNumber)
-        .map_err(|_| QueryError::stored(column, value))
-}
-
-/// A stored time (microseconds since the Unix epoch) as a UTC time.
-fn time_of(column: &'static str, micros: i64) -> Result<OffsetDateTime, QueryError> {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000)
-        .map_err(|_| QueryError::stored(column, micros))
-}
-
-fn optional_time(
-    column: &'static str,
-    micros: Option<i64>,
-) -> Result<Option<OffsetDateTime>, QueryError> {
-    micros.map(|micros| time_of(column, micros)).transpose()
 }
 
 fn tenant_param(tenant: TenantId) -> String {
@@ -733,5 +632,49 @@ where
             Some(cursor) if more => request = request.after(cursor),
             _ => return Ok(rows),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_line_query_selects_every_column_of_the_sale_and_of_the_line_once() {
+        let select = select_lines("WHERE l.tenant_id = $1");
+        let columns = select
+            .strip_prefix("SELECT ")
+            .and_then(|rest| rest.split(" FROM ").next())
+            .unwrap_or_default();
+        let names: Vec<&str> = columns
+            .split(", ")
+            .filter_map(|column| column.split_once('.'))
+            .map(|(_, name)| name)
+            .collect();
+        let mut expected: Vec<&str> = SALES.columns.to_vec();
+        expected.extend(
+            LINES
+                .columns
+                .iter()
+                .filter(|column| !SALES.columns.contains(column)),
+        );
+        assert_eq!(names, expected);
+        assert!(select.ends_with(
+            "FROM rm_sale_lines l JOIN rm_sales s \
+             ON s.tenant_id = l.tenant_id AND s.sale_id = l.sale_id WHERE l.tenant_id = $1"
+        ));
+    }
+
+    #[test]
+    fn a_stored_line_status_the_build_does_not_know_is_a_stored_value_error() {
+        let row = LineRow {
+            status: "SHIPPED".to_owned(),
+            serial_mode: "DISABLED".to_owned(),
+            ..LineRow::default()
+        };
+        assert!(matches!(
+            row.line(),
+            Err(QueryError::StoredValue { column: "status", value }) if value == "SHIPPED"
+        ));
     }
 }

@@ -9,11 +9,10 @@
 //! The sale can be fulfilled now when at least one line is open and no open REQUIRED line
 //! lacks its serial: the rule the decider applies to "fulfil all".
 
-use super::{
-    LineRow, LineStatus, LineView, QueryError, SaleHeader, SaleRow, select_lines, tenant_param,
-};
+use super::{LineStatus, LineView, QueryError, ReportRow, SaleHeader, select_lines, tenant_param};
 use crate::db::ReadDb;
 use crate::fetch_all;
+use crate::sales::{SALES, SaleRow};
 use event_schemas::{SaleId, TenantId};
 
 /// A sale as the POS order screen shows it.
@@ -54,8 +53,7 @@ pub async fn pos_order(
     let headers = fetch_all!(
         db,
         SaleRow,
-        "SELECT sale_id, invoice_number, sale_type, delivery_mode, outlet_id, customer_id, \
-         customer_name, opened_at FROM rm_sales WHERE tenant_id = $1 AND sale_id = $2",
+        &format!("{} WHERE tenant_id = $1 AND sale_id = $2", SALES.select()),
         &tenant,
         &sale,
     )?;
@@ -64,9 +62,8 @@ pub async fn pos_order(
     };
     let rows = fetch_all!(
         db,
-        LineRow,
-        concat!(
-            select_lines!(),
+        ReportRow,
+        &select_lines(
             "WHERE l.tenant_id = $1 AND l.sale_id = $2 AND l.status <> $3 \
              ORDER BY l.line_number"
         ),
@@ -76,7 +73,7 @@ pub async fn pos_order(
     )?;
     let lines = rows
         .into_iter()
-        .map(LineRow::line)
+        .map(|row| row.line.line())
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Some(PosOrder {
         sale: header.header()?,

@@ -5,9 +5,11 @@
 //! (SKU, product id), a unique and stable key. Cursors are opaque
 //! (hex of `product-v1|sku|product_id`). Every statement is confined to the tenant.
 
-use super::{Edge, Page, PageRequest, QueryError, tenant_param, uuid};
+use super::{Edge, Page, PageRequest, QueryError, tenant_param};
 use crate::db::ReadDb;
-use crate::{enum_code, fetch_all};
+use crate::fetch_all;
+use crate::products::{PRODUCTS, ProductRow};
+use crate::stored::{self, enum_code};
 use event_schemas::{
     PackageComponent, PackageComposition, PackageMode, ProductId, SerialMode, SerialModeSource,
     TenantId,
@@ -46,46 +48,12 @@ pub struct ProductFilter {
     pub serial_mode: Option<SerialMode>,
 }
 
-#[derive(Debug, sqlx::FromRow)]
-struct ProductRow {
-    product_id: String,
-    sku: String,
-    name: String,
-    serial_mode: String,
-    serial_mode_source: String,
-    package_mode: Option<String>,
-    components: Option<String>,
-    created_at: i64,
-    updated_at: i64,
-}
-
-macro_rules! select_products {
-    () => {
-        "SELECT product_id, sku, name, serial_mode, serial_mode_source, package_mode, \
-         components, created_at, updated_at FROM rm_products "
-    };
+/// The start of every product query, up to its `WHERE`.
+fn select_products(rest: &str) -> String {
+    format!("{} {rest}", PRODUCTS.select())
 }
 
 const CURSOR_TAG: &str = "product-v1";
-
-fn stored(column: &'static str, value: impl ToString) -> QueryError {
-    QueryError::StoredValue {
-        column,
-        value: value.to_string(),
-    }
-}
-
-fn enum_value<T: serde::de::DeserializeOwned>(
-    column: &'static str,
-    value: &str,
-) -> Result<T, QueryError> {
-    crate::parse_enum_code(value).ok_or_else(|| stored(column, value))
-}
-
-fn time_value(column: &'static str, micros: i64) -> Result<OffsetDateTime, QueryError> {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000)
-        .map_err(|_| stored(column, micros))
-}
 
 impl ProductRow {
     fn cursor(&self) -> String {
@@ -95,19 +63,19 @@ impl ProductRow {
     fn view(self) -> Result<ProductView, QueryError> {
         let package = match (&self.package_mode, &self.components) {
             (Some(mode), Some(components)) => Some(PackageComposition {
-                mode: enum_value::<PackageMode>("package_mode", mode)?,
+                mode: stored::code::<PackageMode>("package_mode", mode)?,
                 components: serde_json::from_str::<Vec<PackageComponent>>(components)
-                    .map_err(|_| stored("components", components))?,
+                    .map_err(|_| QueryError::stored("components", components))?,
             }),
             _ => None,
         };
         Ok(ProductView {
-            product_id: ProductId(uuid("product_id", &self.product_id)?),
-            serial_mode: enum_value("serial_mode", &self.serial_mode)?,
-            serial_mode_source: enum_value("serial_mode_source", &self.serial_mode_source)?,
+            product_id: ProductId(stored::uuid("product_id", &self.product_id)?),
+            serial_mode: stored::code("serial_mode", &self.serial_mode)?,
+            serial_mode_source: stored::code("serial_mode_source", &self.serial_mode_source)?,
             package,
-            created_at: time_value("created_at", self.created_at)?,
-            updated_at: time_value("updated_at", self.updated_at)?,
+            created_at: stored::time("created_at", self.created_at)?,
+            updated_at: stored::time("updated_at", self.updated_at)?,
             sku: self.sku,
             name: self.name,
         })
@@ -138,10 +106,7 @@ pub async fn product_by_id(
     let rows = fetch_all!(
         db,
         ProductRow,
-        concat!(
-            select_products!(),
-            "WHERE tenant_id = $1 AND product_id = $2"
-        ),
+        &select_products("WHERE tenant_id = $1 AND product_id = $2"),
         tenant_param(tenant),
         product_id.to_string(),
     )?;
@@ -166,10 +131,7 @@ pub async fn products_by_sku(
     let rows = fetch_all!(
         db,
         ProductRow,
-        concat!(
-            select_products!(),
-            "WHERE tenant_id = $1 AND sku = $2 ORDER BY product_id"
-        ),
+        &select_products("WHERE tenant_id = $1 AND sku = $2 ORDER BY product_id"),
         tenant_param(tenant),
         sku,
     )?;
@@ -264,8 +226,7 @@ pub async fn products(
     let rows = fetch_all!(
         db,
         ProductRow,
-        concat!(
-            select_products!(),
+        &select_products(
             "WHERE tenant_id = $1 \
              AND ($2 IS NULL OR LOWER(sku) LIKE $2 ESCAPE '\\' OR LOWER(name) LIKE $2 ESCAPE '\\') \
              AND ($3 IS NULL OR serial_mode = $3) \

@@ -15,8 +15,8 @@
 //! of the columns.
 
 use super::{
-    LineKey, LineRow, LineStatus, Page, PageRequest, QueryError, ReportLine, TimeRange, after_key,
-    line_page, select_lines, serial_param, sku_param, tenant_param,
+    LineKey, LineStatus, Page, PageRequest, QueryError, ReportLine, ReportRow, TimeRange,
+    after_key, line_page, select_lines, serial_param, sku_param, tenant_param,
 };
 use crate::db::ReadDb;
 use crate::fetch_all;
@@ -57,9 +57,8 @@ pub async fn sales_report(
     let (after_opened, after_sale, after_line) = LineKey::params(after.as_ref());
     let rows = fetch_all!(
         db,
-        LineRow,
-        concat!(
-            select_lines!(),
+        ReportRow,
+        &select_lines(
             "WHERE l.tenant_id = $1 AND l.status IN ($2, $3, $4) \
              AND ($5 IS NULL OR l.serial = $5) \
              AND ($6 IS NULL OR l.product_id = $6) \
@@ -196,10 +195,22 @@ impl SalesDetailRow {
                 .map(|refund| refund.amount_minor.to_string())
                 .unwrap_or_default(),
             self.unit_price.currency.clone(),
-            self.status.label().to_owned(),
+            status_label(self.status).to_owned(),
             self.serial.clone().unwrap_or_default(),
             self.delivery_mode.full_name().to_owned(),
         ]
+    }
+}
+
+/// A line's status as the export's "Status" column shows it ("Open", "Fulfilled", ...):
+/// capitalised, where the domain's [`LineStatus::label`] is the lower-case word of messages.
+pub fn status_label(status: LineStatus) -> &'static str {
+    match status {
+        LineStatus::Open => "Open",
+        LineStatus::Fulfilled => "Fulfilled",
+        LineStatus::Returned => "Returned",
+        LineStatus::Cancelled => "Cancelled",
+        LineStatus::Removed => "Removed",
     }
 }
 
@@ -250,4 +261,17 @@ pub fn sales_detail_stream(
         }
     });
     futures::StreamExt::flatten(pages)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_export_shows_each_line_status_capitalised() {
+        assert_eq!(
+            LineStatus::ALL.map(status_label),
+            ["Open", "Fulfilled", "Returned", "Cancelled", "Removed"]
+        );
+    }
 }

@@ -12,13 +12,14 @@
 //! `COLLATE "C"`), so the range is exactly the serials starting with the prefix and is read
 //! from the `(tenant_id, serial)` index.
 
-use super::{
-    MAX_PAGE_SIZE, QueryError, line_number, optional_time, sku_param, tenant_param, time_of, uuid,
-};
+use super::{MAX_PAGE_SIZE, QueryError, sku_param, tenant_param};
 use crate::db::ReadDb;
+use crate::serials::{HISTORY, SERIALS, SerialRow};
+use crate::stored::{self, line_number, optional_time, uuid};
 use crate::{fetch_all, serial_status};
 use domain::serial::SerialNumber;
 use event_schemas::{Customer, CustomerId, LineNumber, OutletId, ProductId, SaleId, TenantId};
+use std::sync::LazyLock;
 use store::Position;
 use time::OffsetDateTime;
 
@@ -146,19 +147,7 @@ pub async fn trace_serial(
     let rows = fetch_all!(
         db,
         TraceRow,
-        "SELECT r.product_id, r.serial, r.sku, r.product_name, r.status, r.sale_id, \
-         r.invoice_number, r.line_number, r.outlet_id, r.customer_id, r.customer_name, \
-         r.allocated_at, r.fulfilled_at, r.returned_at, \
-         h.commit_position AS h_commit_position, h.global_position AS h_global_position, \
-         h.event_type AS h_event_type, h.sale_id AS h_sale_id, \
-         h.invoice_number AS h_invoice_number, h.line_number AS h_line_number, \
-         h.recorded_at AS h_recorded_at \
-         FROM rm_serials r \
-         LEFT JOIN rm_serial_history h ON h.tenant_id = r.tenant_id \
-         AND h.product_id = r.product_id AND h.serial = $2 \
-         WHERE r.tenant_id = $1 AND r.serial = $2 \
-         AND ($3 IS NULL OR r.product_id = $3) AND ($4 IS NULL OR r.sku = $4) \
-         ORDER BY r.product_id, h.commit_position, h.global_position",
+        &*SELECT_TRACE,
         tenant_param(tenant),
         &serial,
         scope.product_id.map(|id| id.to_string()),
@@ -214,6 +203,28 @@ pub async fn sales_touching_serial(
         .collect()
 }
 
+/// The statement of [`trace_serial`]: every column of `rm_serials r` and of the history row
+/// joined to it, the history's under `h_` names (`h_event_type`, ...) beside the record's.
+/// Its join columns (those of the unit's key) are left out: they equal the record's.
+static SELECT_TRACE: LazyLock<String> = LazyLock::new(|| {
+    let history: Vec<String> = HISTORY
+        .columns
+        .iter()
+        .filter(|column| !SERIALS.key.contains(column))
+        .map(|column| format!("h.{column} AS h_{column}"))
+        .collect();
+    format!(
+        "SELECT {}, {} FROM rm_serials r \
+         LEFT JOIN rm_serial_history h ON h.tenant_id = r.tenant_id \
+         AND h.product_id = r.product_id AND h.serial = $2 \
+         WHERE r.tenant_id = $1 AND r.serial = $2 \
+         AND ($3 IS NULL OR r.product_id = $3) AND ($4 IS NULL OR r.sku = $4) \
+         ORDER BY r.product_id, h.commit_position, h.global_position",
+        SERIALS.qualified_columns("r", &[]),
+        history.join(", ")
+    )
+});
+
 /// Units whose serial starts with a prefix, at most `limit` of them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SerialMatches {
@@ -238,13 +249,13 @@ pub async fn search_serial_prefix(
     let limit = limit.min(MAX_PAGE_SIZE);
     let mut rows = fetch_all!(
         db,
-        RecordRow,
-        "SELECT product_id, serial, sku, product_name, status, sale_id, invoice_number, \
-         line_number, outlet_id, customer_id, customer_name, allocated_at, fulfilled_at, \
-         returned_at FROM rm_serials \
-         WHERE tenant_id = $1 AND serial >= $2 AND serial < $3 \
-         AND ($4 IS NULL OR product_id = $4) AND ($5 IS NULL OR sku = $5) \
-         ORDER BY serial, product_id LIMIT $6",
+        SerialRow,
+        &format!(
+            "{} WHERE tenant_id = $1 AND serial >= $2 AND serial < $3 \
+             AND ($4 IS NULL OR product_id = $4) AND ($5 IS NULL OR sku = $5) \
+             ORDER BY serial, product_id LIMIT $6",
+            SERIALS.select()
+        ),
         tenant_param(tenant),
         &prefix,
         &upper,
@@ -258,7 +269,7 @@ pub async fn search_serial_prefix(
     Ok(SerialMatches {
         records: rows
             .into_iter()
-            .map(RecordRow::into_record)
+            .map(SerialRow::into_record)
             .collect::<Result<_, _>>()?,
         truncated,
     })
@@ -275,25 +286,7 @@ fn next_prefix(prefix: &str) -> String {
     upper.into_iter().collect()
 }
 
-#[derive(Debug, sqlx::FromRow)]
-struct RecordRow {
-    product_id: String,
-    serial: String,
-    sku: String,
-    product_name: String,
-    status: String,
-    sale_id: String,
-    invoice_number: String,
-    line_number: i64,
-    outlet_id: String,
-    customer_id: Option<String>,
-    customer_name: Option<String>,
-    allocated_at: i64,
-    fulfilled_at: Option<i64>,
-    returned_at: Option<i64>,
-}
-
-impl RecordRow {
+impl SerialRow {
     fn into_record(self) -> Result<SerialRecord, QueryError> {
         let customer = match self.customer_id {
             Some(id) => Some(Customer {
@@ -314,7 +307,7 @@ impl RecordRow {
             line_number: line_number("line_number", self.line_number)?,
             outlet_id: OutletId(uuid("outlet_id", &self.outlet_id)?),
             customer,
-            allocated_at: time_of("allocated_at", self.allocated_at)?,
+            allocated_at: stored::time("allocated_at", self.allocated_at)?,
             fulfilled_at: optional_time("fulfilled_at", self.fulfilled_at)?,
             returned_at: optional_time("returned_at", self.returned_at)?,
         })
@@ -325,7 +318,7 @@ impl RecordRow {
 #[derive(Debug, sqlx::FromRow)]
 struct TraceRow {
     #[sqlx(flatten)]
-    record: RecordRow,
+    record: SerialRow,
     h_commit_position: Option<i64>,
     h_global_position: Option<i64>,
     h_event_type: Option<String>,
@@ -357,13 +350,10 @@ impl TraceRow {
         else {
             return Ok(None);
         };
-        let unsigned = |column, value: i64| {
-            u64::try_from(value).map_err(|_| QueryError::stored(column, value))
-        };
-        let global_position = unsigned("global_position", global)?;
+        let global_position = stored::integer("global_position", global)?;
         Ok(Some(SerialEvent {
             position: Position {
-                commit: unsigned("commit_position", commit)?,
+                commit: stored::integer("commit_position", commit)?,
                 prepare: global_position,
             },
             global_position,
@@ -371,7 +361,7 @@ impl TraceRow {
             sale_id: SaleId(uuid("sale_id", sale_id)?),
             invoice_number: invoice_number.clone(),
             line_number: line_number("line_number", line)?,
-            recorded_at: time_of("recorded_at", recorded_at)?,
+            recorded_at: stored::time("recorded_at", recorded_at)?,
         }))
     }
 }
