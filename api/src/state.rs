@@ -24,7 +24,7 @@ pub struct AppState {
 
 impl AppState {
     /// Opens the application ([`Application::open`]) with the default limits.
-    pub async fn open(database_url: &str) -> anyhow::Result<Self> {
+    pub async fn open(database_url: &str) -> Result<Self, application::OpenError> {
         Ok(Self::of(Application::open(database_url).await?))
     }
 

@@ -1,10 +1,11 @@
 //! Read models folded from the event log, each with its checkpoint; the runner; rebuild;
 //! and the queries the APIs answer from them.
 //!
-//! Three projections ([`Projection`]) fold the log into tables in the same database as the
+//! Four projections ([`Projection`]) fold the log into tables in the same database as the
 //! events: `products` (the catalogue), `sales` (sales and lines: the POS order view, the
 //! fulfilment report and pick lists, the sales report and the sales detail export are
-//! queries over it) and `serials` (the per-serial traceability index). The
+//! queries over it), `serials` (the per-serial traceability index) and `proofs` (the
+//! verifiable ledger's Merkle tree, serial chains and map). The
 //! [`ProjectionRunner`] folds them exactly once (rows and checkpoint in one transaction),
 //! rebuilds them from the log, digests them, and lets a caller wait until they have reached
 //! a position (read-your-writes).

@@ -1,7 +1,8 @@
 //! Products: look up, search (the `products` read model), create, edit, the bulk
 //! "Apply Product Edit Setting" of a serial mode (by ids or for a whole search result),
-//! and the mass upload CSV (`importProducts`). [`mass_upload`] holds the CSV import and
-//! export the HTTP routes and the CLI share.
+//! and the mass upload CSV (`importProducts`). Each mutation is a thin adapter over
+//! [`application::products`] or [`application::catalogue`], which the HTTP routes and
+//! the CLI share.
 //!
 //! Reading needs `Read`; creating needs `CreateProducts` (POS/PO quick create, back
 //! office); editing, bulk edit and import need `ManageCatalogue`.

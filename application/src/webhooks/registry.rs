@@ -1,4 +1,4 @@
-//! The webhook tables (`api/migrations/*/2002_webhooks.sql`): endpoints a retailer registers,
+//! The webhook tables (`application/migrations/*/2002_webhooks.sql`): endpoints a retailer registers,
 //! their checkpoints and dead-letter facts, and every delivery attempt.
 //!
 //! Everything a retailer reads or changes goes through a method taking its [`TenantId`], and

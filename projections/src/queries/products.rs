@@ -153,10 +153,9 @@ pub async fn products_by_ids(
         .to_string();
     let rows = match db {
         ReadDb::Sqlite { readers, .. } => {
-            sqlx::query_as::<_, ProductRow>(concat!(
-                select_products!(),
+            sqlx::query_as::<_, ProductRow>(&select_products(
                 "WHERE tenant_id = $1 AND product_id IN (SELECT value FROM json_each($2)) \
-                 ORDER BY sku, product_id"
+                 ORDER BY sku, product_id",
             ))
             .bind(tenant_param(tenant))
             .bind(ids)
@@ -164,11 +163,10 @@ pub async fn products_by_ids(
             .await
         }
         ReadDb::Postgres(pool) => {
-            sqlx::query_as::<_, ProductRow>(concat!(
-                select_products!(),
+            sqlx::query_as::<_, ProductRow>(&select_products(
                 "WHERE tenant_id = $1 \
                  AND product_id IN (SELECT jsonb_array_elements_text($2::jsonb)) \
-                 ORDER BY sku, product_id"
+                 ORDER BY sku, product_id",
             ))
             .bind(tenant_param(tenant))
             .bind(ids)
