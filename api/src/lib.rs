@@ -4,7 +4,7 @@
 //! schemas ([`schemas`]), each a thin adapter that parses its input, calls one application
 //! function and converts the answer; no adapter imports another. [`server`] composes them
 //! into one router with rate limiting ([`rate_limit`]) and the request plumbing they share
-//! ([`http`]), over the shared [`state::AppState`]. The `serial-ledger` binary
+//! ([`http`]), over the shared [`state::AppState`] (with [`subscription_limits`]). The `serial-ledger` binary
 //! (`src/main.rs`) adds the operator commands and the `--demo` retailer ([`demo`]).
 
 #![forbid(unsafe_code)]
@@ -19,3 +19,4 @@ pub mod rest;
 pub mod schemas;
 pub mod server;
 pub mod state;
+pub mod subscription_limits;

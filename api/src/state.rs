@@ -2,8 +2,8 @@
 //! [`Application`] and what only the HTTP adapters add to it (subscription and rate
 //! limits).
 
-use crate::graphql::subscriptions::SubscriptionLimits;
 use crate::rate_limit::RateLimit;
+use crate::subscription_limits::SubscriptionLimits;
 use application::Application;
 use std::ops::{Deref, DerefMut};
 

@@ -28,82 +28,19 @@
 use super::context::{parse_position, parse_uuid, require, state};
 use super::errors::{ApiResult, GraphqlError};
 use super::events::{EventFilter, LedgerEvent};
+pub use crate::subscription_limits::SubscriptionLimits;
+use crate::subscription_limits::{Held, ReaderAlive};
 use application::auth::Permission;
 use application::{AppError, ErrorCode};
 use async_graphql::{Context, ID, Subscription};
 use event_schemas::TenantId;
 use futures::{Stream, StreamExt};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
-use store::{AnyStore, Position, RecordedEvent, SubscriptionOptions, subscribe_all};
+use store::{AnyStore, Position, SubscriptionOptions, subscribe_all};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 /// The largest log read a subscription makes (the store's default batch).
 const MAX_READ_BATCH: usize = 500;
-
-/// How far a subscription may read ahead of a client that does not take its events.
-///
-/// Clones share their gauges, so every clone of the [`crate::state::AppState`] counts the
-/// same readers.
-#[derive(Debug, Clone)]
-pub struct SubscriptionLimits {
-    /// The most events a subscription holds for its client, read but not yet taken
-    /// (default 1,000; at least 1). It is also the most a subscription reads from the log
-    /// at once, up to 500.
-    pub buffer: usize,
-    /// How long the buffer may stay full, the client taking nothing, before the
-    /// subscription stops and tells the client to resume from its cursor (default 30 s).
-    pub slow_client_timeout: Duration,
-    gauges: Arc<Gauges>,
-}
-
-impl Default for SubscriptionLimits {
-    fn default() -> Self {
-        Self::new(1_000, Duration::from_secs(30))
-    }
-}
-
-#[derive(Debug, Default)]
-struct Gauges {
-    readers: AtomicUsize,
-    held: AtomicUsize,
-    held_peak: AtomicUsize,
-}
-
-impl SubscriptionLimits {
-    /// Limits with this buffer and timeout, and gauges of their own.
-    pub fn new(buffer: usize, slow_client_timeout: Duration) -> Self {
-        Self {
-            buffer,
-            slow_client_timeout,
-            gauges: Arc::default(),
-        }
-    }
-
-    /// Reader tasks alive now: one per open subscription.
-    pub fn live_readers(&self) -> usize {
-        self.gauges.readers.load(Ordering::SeqCst)
-    }
-
-    /// Events the subscriptions hold now: in their buffers, or read and waiting to enter
-    /// one. (The batch a reader is working through is not counted.)
-    pub fn events_held(&self) -> usize {
-        self.gauges.held.load(Ordering::SeqCst)
-    }
-
-    /// The most [`Self::events_held`] has been since these limits were made.
-    pub fn events_held_peak(&self) -> usize {
-        self.gauges.held_peak.load(Ordering::SeqCst)
-    }
-
-    /// The channel's capacity: `mpsc::channel(0)` would panic, and a subscription that can
-    /// hold nothing could deliver nothing.
-    fn capacity(&self) -> usize {
-        self.buffer.max(1)
-    }
-}
 
 /// Subscriptions.
 #[derive(Default)]
@@ -173,47 +110,6 @@ enum Stopped {
     SlowConsumer,
     /// The client went away.
     ClientGone,
-}
-
-/// An event on its way to a client, counted in [`SubscriptionLimits::events_held`] from the
-/// moment it is read until it is delivered or dropped, whichever path drops it.
-struct Held {
-    event: Option<RecordedEvent>,
-    gauges: Arc<Gauges>,
-}
-
-impl Held {
-    fn new(event: RecordedEvent, gauges: &Arc<Gauges>) -> Self {
-        let held = gauges.held.fetch_add(1, Ordering::SeqCst) + 1;
-        gauges.held_peak.fetch_max(held, Ordering::SeqCst);
-        Self {
-            event: Some(event),
-            gauges: Arc::clone(gauges),
-        }
-    }
-}
-
-impl Drop for Held {
-    fn drop(&mut self) {
-        self.gauges.held.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-/// Counts a reader task in [`SubscriptionLimits::live_readers`] for as long as it lives,
-/// however it ends (a panic included).
-struct ReaderAlive(Arc<Gauges>);
-
-impl ReaderAlive {
-    fn new(gauges: &Arc<Gauges>) -> Self {
-        gauges.readers.fetch_add(1, Ordering::SeqCst);
-        Self(Arc::clone(gauges))
-    }
-}
-
-impl Drop for ReaderAlive {
-    fn drop(&mut self) {
-        self.0.readers.fetch_sub(1, Ordering::SeqCst);
-    }
 }
 
 /// The reader task: follows the log and sends `tenant`'s events that pass `filter`, until

@@ -130,6 +130,15 @@ pub enum WebhookError {
     },
 }
 
+impl From<projections::stored::StoredValueError> for WebhookError {
+    fn from(error: projections::stored::StoredValueError) -> Self {
+        WebhookError::StoredValue {
+            column: error.column,
+            value: error.value,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,7 +11,7 @@
 
 use super::WebhookError;
 use event_schemas::{LedgerEvent, TenantId};
-use projections::{ReadDb, execute, fetch_all};
+use projections::{ReadDb, execute, fetch_all, stored};
 use store::{AnyStore, EventStore, Position};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -259,24 +259,11 @@ fn to_u64(value: i64) -> u64 {
 }
 
 fn micros(at: OffsetDateTime) -> i64 {
-    i64::try_from(at.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
-}
-
-fn from_micros(column: &'static str, value: i64) -> Result<OffsetDateTime, WebhookError> {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(value) * 1_000)
-        .map_err(|_| stored(column, &value.to_string()))
-}
-
-fn parse_uuid(column: &'static str, text: &str) -> Result<Uuid, WebhookError> {
-    Uuid::parse_str(text).map_err(|_| stored(column, text))
+    stored::micros(at).unwrap_or(i64::MAX)
 }
 
 fn parse_position(column: &'static str, text: &str) -> Result<Position, WebhookError> {
     text.parse().map_err(|_| stored(column, text))
-}
-
-fn to_u32(column: &'static str, value: i64) -> Result<u32, WebhookError> {
-    u32::try_from(value).map_err(|_| stored(column, &value.to_string()))
 }
 
 impl EndpointRow {
@@ -292,20 +279,20 @@ impl EndpointRow {
         ) {
             (Some(event_id), Some(cursor), Some(attempts), Some(last_error), Some(at)) => {
                 Some(DeadLetter {
-                    event_id: parse_uuid("dead_event_id", &event_id)?,
+                    event_id: stored::uuid("dead_event_id", &event_id)?,
                     cursor: parse_position("dead_cursor", &cursor)?,
-                    attempts: to_u32("dead_attempts", attempts)?,
+                    attempts: stored::integer::<u32>("dead_attempts", attempts)?,
                     last_error,
-                    at: from_micros("dead_at", at)?,
+                    at: stored::time("dead_at", at)?,
                 })
             }
             _ => None,
         };
         Ok(DispatchTarget {
-            tenant_id: TenantId(parse_uuid("tenant_id", &self.tenant_id)?),
+            tenant_id: TenantId(stored::uuid("tenant_id", &self.tenant_id)?),
             secret: self.secret,
             endpoint: Endpoint {
-                id: parse_uuid("webhook_id", &self.webhook_id)?,
+                id: stored::uuid("webhook_id", &self.webhook_id)?,
                 url: self.url,
                 event_types,
                 status: EndpointStatus::from_code(&self.status)?,
@@ -313,9 +300,9 @@ impl EndpointRow {
                     commit: to_u64(self.checkpoint_commit),
                     prepare: to_u64(self.checkpoint_prepare),
                 },
-                failures: to_u32("failures", self.failures)?,
+                failures: stored::integer::<u32>("failures", self.failures)?,
                 dead_letter,
-                created_at: from_micros("created_at", self.created_at)?,
+                created_at: stored::time("created_at", self.created_at)?,
             },
         })
     }
@@ -325,10 +312,10 @@ impl DeliveryRow {
     fn into_attempt(self) -> Result<DeliveryAttempt, WebhookError> {
         Ok(DeliveryAttempt {
             sequence: self.delivery_id,
-            event_id: parse_uuid("event_id", &self.event_id)?,
+            event_id: stored::uuid("event_id", &self.event_id)?,
             cursor: parse_position("event_cursor", &self.event_cursor)?,
-            attempt: to_u32("attempt", self.attempt)?,
-            at: from_micros("attempted_at", self.attempted_at)?,
+            attempt: stored::integer::<u32>("attempt", self.attempt)?,
+            at: stored::time("attempted_at", self.attempted_at)?,
             http_status: self
                 .http_status
                 .map(|status| {
@@ -583,7 +570,7 @@ impl Registry {
             EndpointStatus::Active.code(),
         )?;
         rows.iter()
-            .map(|row| parse_uuid("webhook_id", &row.webhook_id))
+            .map(|row| Ok(stored::uuid("webhook_id", &row.webhook_id)?))
             .collect()
     }
 
