@@ -3,7 +3,7 @@
 //! checkpoints over its REST API.
 
 use crate::DatabaseArgs;
-use crate::replay_cli::resolve_tenant;
+use crate::cli_common::{key_text, resolve_tenant};
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use ledger_proof::checkpoint::{VerifierKey, open_checkpoint};
@@ -12,7 +12,7 @@ use ledger_proof::merkle;
 use projections::proofs::{checkpoints, queries};
 use projections::{Projection, ProjectionRunner, ReadDb, RunnerOptions};
 use serde_json::json;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use store::AnyStore;
 use uuid::Uuid;
@@ -173,16 +173,6 @@ pub(crate) fn demo_key(database_url: &str) -> anyhow::Result<PathBuf> {
         );
     }
     Ok(path)
-}
-
-/// A key given as text or as a file holding it.
-pub(crate) fn key_text(given: &str) -> anyhow::Result<String> {
-    let path = Path::new(given);
-    if path.exists() {
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
-    } else {
-        Ok(given.to_owned())
-    }
 }
 
 /// Opens the database and folds the proofs up to the end of the log.

@@ -2,6 +2,7 @@
 //!
 //! Every flag can also come from the environment variable named in `--help`.
 
+mod cli_common;
 mod files_cli;
 mod ledger_cli;
 mod replay_cli;

@@ -6,7 +6,7 @@
 //! when complete, so a failed export never leaves half a file under the asked-for name.
 
 use crate::DatabaseArgs;
-use crate::replay_cli::resolve_tenant;
+use crate::cli_common::resolve_tenant;
 use anyhow::{Context, bail};
 use application::Application;
 use clap::{Args, Subcommand, ValueEnum};

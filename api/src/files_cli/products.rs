@@ -9,7 +9,7 @@
 //! every one and exits 1.
 
 use crate::DatabaseArgs;
-use crate::replay_cli::resolve_tenant;
+use crate::cli_common::resolve_tenant;
 use anyhow::Context;
 use application::Application;
 use application::catalogue::{

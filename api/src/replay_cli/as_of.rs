@@ -1,7 +1,8 @@
 //! `replay as-of`: a sale or a serial as it stood at a past position or time.
 
-use super::{OutputFormat, print_table, resolve_tenant, show_time};
+use super::{OutputFormat, print_table, show_time};
 use crate::DatabaseArgs;
+use crate::cli_common::resolve_tenant;
 use anyhow::{Context, bail};
 use clap::Args;
 use domain::sale::Sale;

@@ -27,7 +27,7 @@ pub(crate) async fn run(args: CheckConsistencyArgs) -> anyhow::Result<ExitCode> 
         .with_context(|| format!("cannot read {}", args.checkpoint.display()))?;
     let old = match &args.public_key {
         Some(given) => {
-            let key = VerifierKey::from_text(&crate::ledger_cli::key_text(given)?)
+            let key = VerifierKey::from_text(&crate::cli_common::key_text(given)?)
                 .map_err(|error| anyhow::anyhow!("--public-key: {error}"))?;
             let opened = open_checkpoint(&note, std::slice::from_ref(&key))
                 .map_err(|error| anyhow::anyhow!("{}: {error}", args.checkpoint.display()))?;

@@ -27,7 +27,7 @@ pub(crate) async fn run(args: CheckEvidenceArgs) -> anyhow::Result<ExitCode> {
         .public_key
         .iter()
         .map(|given| {
-            let text = crate::ledger_cli::key_text(given)?;
+            let text = crate::cli_common::key_text(given)?;
             VerifierKey::from_text(&text)
                 .map_err(|error| anyhow::anyhow!("--public-key {given}: {error}"))
         })

@@ -11,14 +11,8 @@ mod rebuild;
 mod serial;
 mod verify;
 
-use anyhow::{Context, bail};
-use application::auth::Auth;
 use clap::Subcommand;
-use event_schemas::TenantId;
-use projections::ReadDb;
 use std::process::ExitCode;
-use store::AnyStore;
-use uuid::Uuid;
 
 /// Auditor tools over the event log.
 #[derive(Debug, Subcommand)]
@@ -56,41 +50,6 @@ pub(crate) async fn run(command: ReplayCommand) -> anyhow::Result<ExitCode> {
         ReplayCommand::CheckProjections(args) => check::run(args).await,
         ReplayCommand::CheckEvidence(args) => evidence::run(args).await,
         ReplayCommand::CheckConsistency(args) => consistency::run(args).await,
-    }
-}
-
-/// The retailer named by `--tenant` (a slug or a UUID); without it, the only retailer of
-/// the database, or an error listing them.
-pub(crate) async fn resolve_tenant(
-    store: &AnyStore,
-    tenant: Option<&str>,
-) -> anyhow::Result<TenantId> {
-    if let Some(id) = tenant.and_then(|text| Uuid::parse_str(text.trim()).ok()) {
-        return Ok(TenantId(id));
-    }
-    let auth = Auth::new(ReadDb::of(store));
-    if let Some(slug) = tenant {
-        let found = auth
-            .tenant_by_slug(slug.trim())
-            .await
-            .with_context(|| format!("--tenant {slug:?}: no retailer has this slug or id"))?;
-        return Ok(found.tenant_id);
-    }
-    let tenants = auth
-        .tenants()
-        .await
-        .context("cannot list the retailers of this database")?;
-    match tenants.as_slice() {
-        [only] => Ok(only.tenant_id),
-        [] => bail!("this database has no retailers"),
-        many => bail!(
-            "--tenant is required: this database holds {} retailers ({})",
-            many.len(),
-            many.iter()
-                .map(|tenant| tenant.slug.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
     }
 }
 

@@ -1,7 +1,8 @@
 //! `replay serial`: a unit's full history from the events, as a table, JSON evidence or CSV.
 
-use super::{OutputFormat, print_table, resolve_tenant, show_time};
+use super::{OutputFormat, print_table, show_time};
 use crate::DatabaseArgs;
+use crate::cli_common::resolve_tenant;
 use anyhow::Context;
 use clap::Args;
 use event_schemas::ProductId;

@@ -39,7 +39,7 @@ pub(crate) async fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     // Only a named retailer is resolved: without --tenant every retailer is verified, even
     // in a database that has several, or none.
     let tenant_id = match args.tenant.as_deref() {
-        Some(text) => Some(super::resolve_tenant(&store, Some(text)).await?),
+        Some(text) => Some(crate::cli_common::resolve_tenant(&store, Some(text)).await?),
         None => None,
     };
     let options = VerifyOptions {
@@ -52,7 +52,7 @@ pub(crate) async fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         .public_key
         .iter()
         .map(|given| {
-            let text = crate::ledger_cli::key_text(given)?;
+            let text = crate::cli_common::key_text(given)?;
             ledger_proof::checkpoint::VerifierKey::from_text(&text)
                 .map_err(|error| anyhow::anyhow!("--public-key {given}: {error}"))
         })
