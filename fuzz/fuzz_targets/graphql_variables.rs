@@ -10,7 +10,7 @@
 //! read models show their effect.
 #![no_main]
 
-use api::auth::{Principal, Role};
+use application::auth::{Principal, Role};
 use api::graphql::{ApiSchema, RequestMeta, build_schema};
 use api::state::AppState;
 use async_graphql::{Request, Variables};

@@ -11,7 +11,6 @@ use domain::sale::{AssignSerial, FulfilLines, LineSelection, OpenSale};
 use event_schemas::*;
 use pretty_assertions::assert_eq;
 use tests::{Backend, TestDatabase};
-use uuid::Uuid;
 
 on_each_backend!(
     a_serial_typed_for_a_refund_names_the_fulfilled_line_that_sold_it_not_a_later_line_of_another_product_with_that_serial,
@@ -44,20 +43,13 @@ impl Shop {
         }
     }
 
+    /// A command by a POS user at the shop's outlet, with fresh ids.
     fn context(&self) -> CommandContext {
         CommandContext {
             tenant_id: self.tenant_id,
             metadata: CommandMetadata {
-                command_id: CommandId::new_v7(),
-                correlation_id: Uuid::now_v7(),
-                causation_id: None,
-                actor: Actor {
-                    kind: ActorKind::User,
-                    id: "staff-7".into(),
-                    display_name: "Robin".into(),
-                },
-                channel: Channel::Pos,
                 outlet_id: Some(self.outlet_id),
+                ..tests::metadata()
             },
         }
     }
