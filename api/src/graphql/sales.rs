@@ -27,8 +27,7 @@ use domain::sale::{
 };
 use event_schemas::{CustomerId, LineNumber, OutletId, ProductId, SaleId, TenantId};
 use projections::ReadDb;
-use projections::fetch_all;
-use projections::queries::pos::{PosOrder, pos_order};
+use projections::queries::pos::{PosOrder, pos_order, pos_order_by_invoice};
 use time::OffsetDateTime;
 
 /// A sale as the POS order screen shows it.
@@ -221,11 +220,6 @@ async fn answer(
 #[derive(Default)]
 pub struct SaleQuery;
 
-#[derive(sqlx::FromRow)]
-struct SaleIdRow {
-    sale_id: String,
-}
-
 #[Object]
 impl SaleQuery {
     /// A sale as the POS order screen shows it; null when this retailer has no such sale.
@@ -244,31 +238,11 @@ impl SaleQuery {
     ) -> ApiResult<Option<Sale>> {
         let principal = require(ctx, Permission::Read, "read sales")?;
         let state = state(ctx)?;
-        let invoice = invoice_number.trim();
-        if invoice.is_empty() {
-            return Err(AppError::invalid("invoiceNumber", "must not be blank").into());
-        }
-        // No invoice number holds one, PostgreSQL refuses NUL and SQLite cuts text at it.
-        if invoice.chars().any(char::is_control) {
-            return Err(
-                AppError::invalid("invoiceNumber", "must not contain control characters").into(),
-            );
-        }
-        let rows = fetch_all!(
-            &state.db,
-            SaleIdRow,
-            "SELECT sale_id FROM rm_sales WHERE tenant_id = $1 \
-             AND LOWER(invoice_number) = LOWER($2) ORDER BY opened_at LIMIT 1",
-            principal.tenant_id.to_string(),
-            invoice,
+        Ok(
+            pos_order_by_invoice(&state.db, principal.tenant_id, &invoice_number)
+                .await?
+                .map(Sale),
         )
-        .map_err(|error| AppError::from(projections::queries::QueryError::Database(error)))?;
-        let Some(row) = rows.into_iter().next() else {
-            return Ok(None);
-        };
-        let id = uuid::Uuid::parse_str(&row.sale_id)
-            .map_err(|_| AppError::internal(&format!("rm_sales.sale_id {:?}", row.sale_id)))?;
-        Ok(load_view(&state.db, principal.tenant_id, SaleId(id)).await?)
     }
 }
 

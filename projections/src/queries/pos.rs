@@ -40,6 +40,45 @@ pub fn can_fulfil_now(lines: &[LineView]) -> bool {
         && !lines.iter().any(LineView::is_pending_serial)
 }
 
+/// The POS order view of the sale of `tenant` with this invoice number (ignoring case and
+/// surrounding spaces); `None` when the tenant has no such invoice. A blank number, or one
+/// with control characters (no invoice number holds one; PostgreSQL refuses NUL and SQLite
+/// cuts text at it), is refused naming `invoiceNumber`.
+pub async fn pos_order_by_invoice(
+    db: &ReadDb,
+    tenant: TenantId,
+    invoice_number: &str,
+) -> Result<Option<PosOrder>, QueryError> {
+    let invoice = invoice_number.trim();
+    if invoice.is_empty() {
+        return Err(QueryError::InvalidFilter {
+            field: "invoiceNumber",
+            rule: "must not be blank".to_owned(),
+        });
+    }
+    if invoice.chars().any(char::is_control) {
+        return Err(QueryError::InvalidFilter {
+            field: "invoiceNumber",
+            rule: "must not contain control characters".to_owned(),
+        });
+    }
+    let headers = fetch_all!(
+        db,
+        SaleRow,
+        &format!(
+            "{} WHERE tenant_id = $1 AND LOWER(invoice_number) = LOWER($2) \
+             ORDER BY opened_at LIMIT 1",
+            SALES.select()
+        ),
+        tenant_param(tenant),
+        invoice,
+    )?;
+    match headers.first() {
+        Some(header) => pos_order(db, tenant, header.header()?.sale_id).await,
+        None => Ok(None),
+    }
+}
+
 /// The POS order view of a sale of `tenant`; `None` when the tenant has no such sale (or
 /// the projection has not folded its opening yet).
 pub async fn pos_order(
