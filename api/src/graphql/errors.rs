@@ -1,6 +1,6 @@
 //! How the application's errors become GraphQL errors.
 //!
-//! Every error carries a stable `extensions.code`, the [`ErrorCode`]'s string, and its
+//! Every error carries a stable `extensions.code`, the [`application::ErrorCode`]'s string, and its
 //! details as further extensions (`lineNumbers`, `serialNumber`, `invoiceNumber`,
 //! `lineNumber`, `resumeAfter`, ...). Resolvers answer [`ApiResult`]: an [`AppError`] (or any
 //! error of the layers below, through it) becomes a [`GraphqlError`] with `?`, and never
@@ -17,7 +17,7 @@
 //! - failures of the service never leak details: `UNAVAILABLE` ("service unavailable,
 //!   retry") or `INTERNAL` ("internal error"), with the details logged.
 
-use application::{AppError, ErrorCode};
+use application::AppError;
 use async_graphql::{Error, ErrorExtensions};
 
 /// An error as a resolver answers it: a GraphQL error with its `extensions.code`.
@@ -27,40 +27,6 @@ pub struct GraphqlError(pub Error);
 /// The result of a resolver.
 pub type ApiResult<T> = Result<T, GraphqlError>;
 
-/// The `extensions.code` of each code. Exhaustive: a new code does not compile until it is
-/// answered here.
-pub fn extension_code(code: ErrorCode) -> &'static str {
-    match code {
-        ErrorCode::Validation
-        | ErrorCode::InvalidSerial
-        | ErrorCode::Unauthenticated
-        | ErrorCode::Forbidden
-        | ErrorCode::NotFound
-        | ErrorCode::AlreadyExists
-        | ErrorCode::PackageCycle
-        | ErrorCode::InvoiceNumberTaken
-        | ErrorCode::QuantitySplitRequired
-        | ErrorCode::PackageLine
-        | ErrorCode::SerialModeDisabled
-        | ErrorCode::LineFulfilled
-        | ErrorCode::LineClosed
-        | ErrorCode::SerialAlreadyAssigned
-        | ErrorCode::SerialRequired
-        | ErrorCode::LineNotFulfilled
-        | ErrorCode::AlreadyReturned
-        | ErrorCode::LineNotReturned
-        | ErrorCode::AlreadyReissued
-        | ErrorCode::Conflict
-        | ErrorCode::IdempotencyKeyReused
-        | ErrorCode::PayloadTooLarge
-        | ErrorCode::UnsupportedMediaType
-        | ErrorCode::RateLimited
-        | ErrorCode::SlowConsumer
-        | ErrorCode::Unavailable
-        | ErrorCode::Internal => code.as_str(),
-    }
-}
-
 impl From<AppError> for GraphqlError {
     fn from(error: AppError) -> Self {
         let AppError {
@@ -69,7 +35,7 @@ impl From<AppError> for GraphqlError {
             details,
         } = error;
         GraphqlError(Error::new(message).extend_with(|_, extensions| {
-            extensions.set("code", extension_code(code));
+            extensions.set("code", code.as_str());
             for (key, value) in details {
                 extensions.set(
                     key,
@@ -117,6 +83,7 @@ through_app_error!(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use application::ErrorCode;
 
     #[test]
     fn an_error_s_code_and_details_become_extensions() {
