@@ -1,6 +1,7 @@
-//! Request plumbing every HTTP adapter shares: the bearer token, the correlation id, and
-//! the caller the token stands for (resolved once per request: the rate-limiting
-//! middleware hands what it resolved to the handler through a task-local).
+//! Request plumbing every HTTP adapter shares: the credential (a bearer token, or the web
+//! console's session cookie), the correlation id, and the caller the credential stands for
+//! (resolved once per request: the authenticating middleware hands what it resolved to the
+//! handler through a task-local).
 
 use crate::state::AppState;
 use application::auth::{AuthError, Principal};
@@ -12,9 +13,53 @@ use uuid::Uuid;
 /// The header carrying a request's correlation id, in and out.
 pub const CORRELATION_HEADER: &str = "x-correlation-id";
 
-/// The token a request's middleware resolved, for its handler (see [`principal`]).
+/// The cookie carrying a console session's id.
+pub const SESSION_COOKIE: &str = "sl_session";
+
+/// The header every write made with a session cookie must carry: the session's CSRF token.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// What a request presents to say who it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential<'a> {
+    /// `Authorization: Bearer <token>` (integrators, GraphiQL, the CLI's clients).
+    Bearer(&'a str),
+    /// The console's session cookie (browsers).
+    Session(&'a str),
+}
+
+impl Credential<'_> {
+    /// The token or session id.
+    pub fn text(&self) -> &str {
+        match self {
+            Credential::Bearer(text) | Credential::Session(text) => text,
+        }
+    }
+}
+
+/// The request's credential: the bearer token when there is one, else the session cookie.
+pub fn credential(headers: &HeaderMap) -> Option<Credential<'_>> {
+    bearer_token(headers)
+        .map(Credential::Bearer)
+        .or_else(|| session_cookie(headers).map(Credential::Session))
+}
+
+/// The console session id in the request's `Cookie` header.
+pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.trim())
+        .filter(|value| !value.is_empty())
+}
+
+/// The credential a request's middleware resolved, for its handler (see [`principal`]).
 pub(crate) struct Resolved {
-    token: Option<String>,
+    credential: Option<String>,
     principal: Option<Principal>,
 }
 
@@ -22,14 +67,30 @@ tokio::task_local! {
     static RESOLVED: Resolved;
 }
 
-/// Runs `handler` with the token the middleware resolved, so [`principal`] does not look
-/// it up again.
+/// Runs `handler` with the credential the middleware resolved, so [`principal`] does not
+/// look it up again.
 pub(crate) async fn with_resolved<F: Future>(
-    token: Option<String>,
+    credential: Option<String>,
     principal: Option<Principal>,
     handler: F,
 ) -> F::Output {
-    RESOLVED.scope(Resolved { token, principal }, handler).await
+    RESOLVED
+        .scope(
+            Resolved {
+                credential,
+                principal,
+            },
+            handler,
+        )
+        .await
+}
+
+/// What the middleware resolved for this request, if it ran.
+pub(crate) fn resolved_principal() -> Option<Principal> {
+    RESOLVED
+        .try_with(|resolved| resolved.principal.clone())
+        .ok()
+        .flatten()
 }
 
 /// The token of an `Authorization: Bearer ...` header.
@@ -52,30 +113,35 @@ pub fn correlation_id(headers: &HeaderMap) -> Uuid {
         .unwrap_or_else(Uuid::now_v7)
 }
 
-/// Who the token acts as; `Ok(None)` when there is no token or it is unknown or revoked.
-/// When the tokens cannot be read (the database is down) the answer is `UNAVAILABLE`, not
-/// "no token": a client told `UNAUTHENTICATED` would drop good credentials instead of
-/// retrying.
+/// Who the credential acts as; `Ok(None)` when there is none or it is unknown, revoked,
+/// expired or signed out. When the tokens cannot be read (the database is down) the answer
+/// is `UNAVAILABLE`, not "no credential": a client told `UNAUTHENTICATED` would drop good
+/// credentials instead of retrying.
 pub async fn principal(
     state: &AppState,
-    token: Option<&str>,
+    credential: Option<Credential<'_>>,
 ) -> Result<Option<Principal>, AppError> {
-    let Some(token) = token else {
+    let Some(credential) = credential else {
         return Ok(None);
     };
-    // Resolved moments ago by the rate-limiting middleware of this very request.
+    // Resolved moments ago by the middleware of this very request.
     let resolved = RESOLVED.try_with(|resolved| {
-        (resolved.token.as_deref() == Some(token)).then(|| resolved.principal.clone())
+        (resolved.credential.as_deref() == Some(credential.text()))
+            .then(|| resolved.principal.clone())
     });
     if let Ok(Some(principal)) = resolved {
         return Ok(principal);
     }
-    match state.auth.authenticate(token).await {
+    let resolution = match credential {
+        Credential::Bearer(token) => state.auth.authenticate(token).await,
+        Credential::Session(id) => state.auth.session(id).await.map(|session| session.principal),
+    };
+    match resolution {
         Ok(principal) => Ok(Some(principal)),
         Err(error @ AuthError::Database(_)) => Err(AppError::unavailable(&error)),
         Err(error) => {
-            // Never log the token itself.
-            tracing::info!(%error, "request with an unusable token");
+            // Never log the credential itself.
+            tracing::info!(%error, "request with an unusable credential");
             Ok(None)
         }
     }
@@ -84,7 +150,7 @@ pub async fn principal(
 /// The authenticated caller of a request: `Ok(None)` without a usable token.
 pub async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Option<Caller>, AppError> {
     let correlation_id = correlation_id(headers);
-    Ok(principal(state, bearer_token(headers))
+    Ok(principal(state, credential(headers))
         .await?
         .map(|principal| Caller {
             principal,

@@ -10,6 +10,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod assets;
+pub mod console;
 pub mod demo;
 pub mod exports;
 pub mod graphql;

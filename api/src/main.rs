@@ -317,6 +317,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         for (role, token) in &demo.tokens {
             println!("  {role:<10} token: {token}");
         }
+        // The token rides in the fragment, which the browser never sends to the server.
+        println!("sign in to the console as one of the roles:");
+        for (role, token) in &demo.tokens {
+            println!("  {role:<10} http://{address}/sign-in#token={token}");
+        }
         // A checkpoint of the seeded log at once, so the demo's evidence files can be
         // proven without waiting for the checkpoint task.
         state
@@ -340,11 +345,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 .map_or("unsigned".to_owned(), |name| format!("signed by {name}"))
         );
         println!(
-            "open http://{address}/graphql and set the header {{\"Authorization\": \"Bearer <token>\"}}"
+            "or open http://{address}/graphql (GraphiQL) and paste a token into its token field"
         );
     }
     println!(
-        "serial-ledger listening on http://{address}/graphql ({})",
+        "serial-ledger listening on http://{address}/graphql ({}); the console is at http://{address}/",
         state.store.backend_name()
     );
     let store = state.store.clone();

@@ -13,21 +13,25 @@
 
 use crate::graphql::errors::GraphqlError;
 use crate::graphql::{ApiSchema, RequestMeta, build_schema};
-use crate::http::{CORRELATION_HEADER, bearer_token, correlation_id, principal};
+use crate::http::{
+    CORRELATION_HEADER, CSRF_HEADER, Credential, bearer_token, correlation_id, credential,
+    principal, resolved_principal, with_resolved,
+};
 use crate::rate_limit::{Caller, RateLimited, RateLimiter};
 use crate::rest::errors::RestError;
 use crate::state::AppState;
+use application::auth::AuthError;
 use application::{AppError, ErrorCode};
 use async_graphql::Data;
 use async_graphql::ParseRequestError;
-use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
+use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql_axum::rejection::GraphQLRejection;
 use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
 use axum::Router;
 use axum::extract::{ConnectInfo, Request, State, WebSocketUpgrade};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
-use axum::response::{Html, IntoResponse, Json, Response};
+use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
 use serde_json::json;
 use std::future::Future;
@@ -52,11 +56,10 @@ struct ServerState {
 /// `state.rate_limit` says.
 pub fn app(state: AppState, schema: ApiSchema) -> Router {
     let limits = Limits {
-        app: state.clone(),
         limiter: Arc::new(RateLimiter::new(state.rate_limit)),
     };
     let api = Router::new()
-        .route("/graphql", get(graphiql).post(graphql))
+        .route("/graphql", get(crate::assets::graphiql).post(graphql))
         .route("/graphql/ws", get(graphql_ws))
         .route("/healthz", get(healthz))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
@@ -69,20 +72,111 @@ pub fn app(state: AppState, schema: ApiSchema) -> Router {
     // GraphQL request).
     api.merge(crate::exports::routes().with_state(state.clone()))
         .merge(crate::schemas::routes().with_state(state.clone()))
-        .merge(crate::rest::routes().with_state(state))
+        .merge(crate::console::routes().with_state(state.clone()))
+        .merge(crate::assets::routes())
+        .merge(crate::rest::routes().with_state(state.clone()))
         .layer(middleware::from_fn_with_state(limits, limit_rate))
+        .layer(middleware::from_fn_with_state(state, authenticate))
         .layer(TraceLayer::new_for_http())
 }
 
 #[derive(Clone)]
 struct Limits {
-    app: AppState,
     limiter: Arc<RateLimiter>,
 }
 
-/// Routes that are never limited: probes, and public documents that cost nothing.
+/// Routes that are never limited nor authenticated: probes, and public documents and
+/// static files that cost nothing.
 fn is_exempt(path: &str) -> bool {
-    path == "/healthz" || path == "/openapi.json" || path.starts_with("/schemas/")
+    path == "/healthz"
+        || path == "/openapi.json"
+        || path.starts_with("/schemas/")
+        || crate::assets::is_asset_path(path)
+}
+
+fn is_graphql(path: &str) -> bool {
+    path == "/graphql" || path.starts_with("/graphql/")
+}
+
+/// Resolves the request's credential once (the bearer token, else the console's session
+/// cookie) and hands it to the rate limiter and the handler. A write made with a session
+/// cookie must carry the session's CSRF token in `X-CSRF-Token`, or it is refused with
+/// `CSRF_TOKEN_INVALID` (403) before anything runs; signing in is the one write that has
+/// no session yet.
+async fn authenticate(State(app): State<AppState>, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    if is_exempt(path) || crate::console::is_sign_in(request.method(), path) {
+        return next.run(request).await;
+    }
+    let graphql = is_graphql(path);
+    let headers = request.headers();
+    let Some(credential) = credential(headers) else {
+        return with_resolved(None, None, next.run(request)).await;
+    };
+    let resolution = match credential {
+        Credential::Bearer(token) => app.auth.authenticate(token).await,
+        Credential::Session(id) => match app.auth.session(id).await {
+            Ok(session) if is_safe(request.method()) => Ok(session.principal),
+            Ok(session) if csrf_matches(headers, &session.csrf_token) => Ok(session.principal),
+            Ok(_) => {
+                let error = AppError::new(
+                    ErrorCode::CsrfTokenInvalid,
+                    format!(
+                        "a write made with the console's session cookie must carry the \
+                         session's CSRF token in the {CSRF_HEADER} header"
+                    ),
+                );
+                return refusal(error, StatusCode::FORBIDDEN, graphql);
+            }
+            Err(error) => Err(error),
+        },
+    };
+    let principal = match resolution {
+        Ok(principal) => Some(principal),
+        Err(error @ AuthError::Database(_)) => {
+            return refusal(
+                AppError::unavailable(&error),
+                StatusCode::SERVICE_UNAVAILABLE,
+                graphql,
+            );
+        }
+        Err(error) => {
+            // Never log the credential itself.
+            tracing::info!(%error, "request with an unusable credential");
+            None
+        }
+    };
+    let credential = Some(credential.text().to_owned());
+    with_resolved(credential, principal, next.run(request)).await
+}
+
+/// Whether the method only reads (so a session cookie alone may make the request).
+fn is_safe(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Whether `X-CSRF-Token` is the session's, compared in constant time.
+fn csrf_matches(headers: &HeaderMap, expected: &str) -> bool {
+    let Some(sent) = headers.get(CSRF_HEADER).map(HeaderValue::as_bytes) else {
+        return false;
+    };
+    let expected = expected.as_bytes();
+    sent.len() == expected.len()
+        && sent
+            .iter()
+            .zip(expected)
+            .fold(0_u8, |differ, (a, b)| differ | (a ^ b))
+            == 0
+}
+
+/// A refusal before any handler runs: a GraphQL error response on `/graphql`, the REST
+/// error body elsewhere.
+fn refusal(error: AppError, status: StatusCode, graphql: bool) -> Response {
+    if graphql {
+        transport_error(status, error.code.as_str(), error.message)
+    } else {
+        RestError(error).into_response()
+    }
 }
 
 /// Takes one request from the caller's bucket, or answers 429 with `Retry-After`.
@@ -91,19 +185,9 @@ async fn limit_rate(State(limits): State<Limits>, request: Request, next: Next) 
     if !limits.limiter.limit().is_on() || is_exempt(path) {
         return next.run(request).await;
     }
-    let graphql = path == "/graphql" || path.starts_with("/graphql/");
-    let token = bearer_token(request.headers()).map(str::to_owned);
-    let principal = match principal(&limits.app, token.as_deref()).await {
-        Ok(principal) => principal,
-        Err(error) if graphql => {
-            return transport_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                error.code.as_str(),
-                error.message,
-            );
-        }
-        Err(error) => return RestError(error).into_response(),
-    };
+    let graphql = is_graphql(path);
+    // Resolved by `authenticate`, which runs first.
+    let principal = resolved_principal();
     // Keyed by the verified token's id, never by an id read from an unverified token (see
     // `rate_limit`); without a valid token, by the client address when the server knows it
     // (`serve` records it; a router driven in process has none: one anonymous bucket).
@@ -117,7 +201,7 @@ async fn limit_rate(State(limits): State<Limits>, request: Request, next: Next) 
         ),
     };
     match limits.limiter.check(caller) {
-        Ok(()) => crate::http::with_resolved(token, principal, next.run(request)).await,
+        Ok(()) => next.run(request).await,
         Err(limited) => {
             tracing::debug!(%caller, retry_after = limited.retry_after_secs, "rate limited");
             too_many_requests(limited, graphql)
@@ -211,7 +295,7 @@ async fn graphql(
     let span = tracing::info_span!("graphql", %correlation_id, tenant = tracing::field::Empty);
     async move {
         let mut request = request.into_inner().data(RequestMeta { correlation_id });
-        let principal = match principal(&server.app, bearer_token(&headers)).await {
+        let principal = match principal(&server.app, credential(&headers)).await {
             Ok(principal) => principal,
             Err(error) => {
                 return transport_error(
@@ -234,15 +318,6 @@ async fn graphql(
     }
     .instrument(span)
     .await
-}
-
-async fn graphiql() -> Html<String> {
-    Html(
-        GraphiQLSource::build()
-            .endpoint("/graphql")
-            .subscription_endpoint("/graphql/ws")
-            .finish(),
-    )
 }
 
 /// The token of a WebSocket connection: `{"authorization": "Bearer ..."}` or
@@ -275,7 +350,8 @@ async fn graphql_ws(
                     let mut data = Data::default();
                     data.insert(RequestMeta { correlation_id });
                     let token = init_token(&payload).or(header_token);
-                    if let Some(principal) = principal(&app, token.as_deref())
+                    let token = token.as_deref().map(Credential::Bearer);
+                    if let Some(principal) = principal(&app, token)
                         .await
                         .map_err(|error| async_graphql::Error::from(GraphqlError::from(error)))?
                     {

@@ -62,6 +62,38 @@ pub enum Permission {
     ManageIntegrations,
 }
 
+impl Permission {
+    /// Every permission.
+    pub const ALL: [Permission; 10] = [
+        Permission::Read,
+        Permission::ReadLog,
+        Permission::Subscribe,
+        Permission::CreateProducts,
+        Permission::ManageCatalogue,
+        Permission::Sell,
+        Permission::RecordSerials,
+        Permission::Fulfil,
+        Permission::Refund,
+        Permission::ManageIntegrations,
+    ];
+
+    /// The permission's name where clients see it (the console decides what to show by it).
+    pub fn name(self) -> &'static str {
+        match self {
+            Permission::Read => "read",
+            Permission::ReadLog => "readLog",
+            Permission::Subscribe => "subscribe",
+            Permission::CreateProducts => "createProducts",
+            Permission::ManageCatalogue => "manageCatalogue",
+            Permission::Sell => "sell",
+            Permission::RecordSerials => "recordSerials",
+            Permission::Fulfil => "fulfil",
+            Permission::Refund => "refund",
+            Permission::ManageIntegrations => "manageIntegrations",
+        }
+    }
+}
+
 impl Role {
     /// Every role.
     pub const ALL: [Role; 5] = [
@@ -194,7 +226,7 @@ pub enum AuthError {
 
 const TOKEN_PREFIX: &str = "sl_";
 
-fn hash_token(token: &str) -> String {
+pub(crate) fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
@@ -294,7 +326,7 @@ impl TokenCache {
     }
 }
 
-fn now_micros() -> i64 {
+pub(crate) fn now_micros() -> i64 {
     let nanos = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
     i64::try_from(nanos / 1_000).unwrap_or(i64::MAX)
 }
@@ -314,14 +346,14 @@ struct TokenRow {
     label: String,
 }
 
-fn parse_uuid(text: &str) -> Result<Uuid, AuthError> {
+pub(crate) fn parse_uuid(text: &str) -> Result<Uuid, AuthError> {
     Uuid::parse_str(text).map_err(|_| AuthError::Unauthenticated)
 }
 
 /// Tenants and tokens, in the ledger's database. Clones share one token cache.
 #[derive(Clone)]
 pub struct Auth {
-    db: ReadDb,
+    pub(crate) db: ReadDb,
     /// `None`: every [`Auth::authenticate`] asks the database.
     token_cache: Option<Arc<TokenCache>>,
 }
@@ -528,6 +560,15 @@ impl Auth {
         let principal = self.resolve(&digest).await?;
         cache.insert(digest, principal.clone(), revocations, asked_at);
         Ok(principal)
+    }
+
+    /// The same, always from the database (signing in must not trust a cached resolution
+    /// of a token another process may have revoked).
+    pub(crate) async fn authenticate_uncached(&self, token: &str) -> Result<Principal, AuthError> {
+        if !token.starts_with(TOKEN_PREFIX) {
+            return Err(AuthError::Unauthenticated);
+        }
+        self.resolve(&Sha256::digest(token.as_bytes()).into()).await
     }
 
     /// The token with this hash, if it is known and not revoked, from the database.

@@ -50,6 +50,8 @@ error_codes! {
     Unauthenticated = "UNAUTHENTICATED",
     /// The token's role may not do this.
     Forbidden = "FORBIDDEN",
+    /// A write made with the console's session cookie without the session's CSRF token.
+    CsrfTokenInvalid = "CSRF_TOKEN_INVALID",
     /// Something named does not exist (for this retailer).
     NotFound = "NOT_FOUND",
     /// Something with this id or key exists already.

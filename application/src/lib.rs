@@ -30,6 +30,7 @@ pub mod products;
 pub mod proofs;
 pub mod request;
 pub mod sales;
+pub mod sessions;
 pub mod webhooks;
 
 pub use app::{Application, OpenError};
