@@ -137,7 +137,10 @@ pub fn page(path: &str, csp: &'static str) -> Response {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     response
 }
@@ -182,7 +185,14 @@ mod tests {
                 continue;
             }
             let text = String::from_utf8_lossy(bytes);
-            for attribute in ["src=\"http", "href=\"http", "src='http", "import 'http", "from 'http", "from \"http"] {
+            for attribute in [
+                "src=\"http",
+                "href=\"http",
+                "src='http",
+                "import 'http",
+                "from 'http",
+                "from \"http",
+            ] {
                 assert!(!text.contains(attribute), "{name} loads {attribute}…");
             }
         }

@@ -134,7 +134,11 @@ pub async fn principal(
     }
     let resolution = match credential {
         Credential::Bearer(token) => state.auth.authenticate(token).await,
-        Credential::Session(id) => state.auth.session(id).await.map(|session| session.principal),
+        Credential::Session(id) => state
+            .auth
+            .session(id)
+            .await
+            .map(|session| session.principal),
     };
     match resolution {
         Ok(principal) => Ok(Some(principal)),

@@ -6,12 +6,14 @@
 
 use crate::app::Application;
 use crate::error::AppError;
-use event_schemas::TenantId;
+use event_schemas::{ProductId, TenantId};
 use ledger_proof::ProofError;
 use ledger_proof::cosignature::{WitnessVerifierKey, verify_cosignature};
 use projections::proofs::checkpoints::{self, StoredCheckpoint};
 use projections::proofs::queries;
 use projections::{Projection, ReadTx};
+use replay::evidence::{self, EvidenceError};
+use replay::history::{HistoryQuery, HistorySource, serial_history};
 use time::OffsetDateTime;
 
 /// What the permission check names in a refusal.
@@ -345,4 +347,42 @@ pub fn current_key(app: &Application) -> Option<CurrentKey> {
         name: key.name().to_owned(),
         verifier_key: key.verifier_key(),
     })
+}
+
+/// A serial's evidence file, as `replay serial --format json` writes it: every unit of the
+/// serial (optionally of one product or SKU) with every event and its hashes, proven
+/// against the retailer's newest checkpoint, checkable offline. `NOT_FOUND` when the
+/// serial was never recorded or no checkpoint has been issued yet.
+pub async fn serial_evidence(
+    app: &Application,
+    tenant_id: TenantId,
+    serial: &str,
+    product_id: Option<ProductId>,
+    sku: Option<String>,
+) -> Result<serde_json::Value, AppError> {
+    let query = HistoryQuery {
+        product_id,
+        sku,
+        source: HistorySource::Index,
+        ..HistoryQuery::new(tenant_id, serial)
+    };
+    let history = serial_history(&app.store, &query).await?;
+    if history.units.is_empty() {
+        return Err(AppError::not_found(format!(
+            "serial {serial:?} was never recorded by this retailer"
+        )));
+    }
+    let proofs = evidence::prove(&app.db, &history)
+        .await
+        .map_err(|error| match error {
+            EvidenceError::NoCheckpoint => AppError::not_found(error.to_string()),
+            EvidenceError::Query(error) => AppError::from(error),
+            EvidenceError::Database(error) => AppError::unavailable(&error),
+            EvidenceError::MissingFromHistory { .. } => AppError::internal(&error),
+        })?;
+    Ok(evidence::to_json(
+        &history,
+        &proofs,
+        OffsetDateTime::now_utc(),
+    ))
 }

@@ -10,6 +10,7 @@ mod backends;
 mod api;
 mod bad_input;
 mod commands;
+mod console;
 mod event_schemas;
 mod files_exports;
 mod files_products;

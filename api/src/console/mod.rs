@@ -79,7 +79,11 @@ async fn sign_in(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         ))
         .into_response();
     };
-    match state.auth.start_session(&token, DEFAULT_SESSION_LIFETIME).await {
+    match state
+        .auth
+        .start_session(&token, DEFAULT_SESSION_LIFETIME)
+        .await
+    {
         Ok(started) => {
             let cookie = session_cookie_header(
                 &started.session_id,
@@ -147,7 +151,10 @@ fn describe(session: &ConsoleSession) -> serde_json::Value {
         i128::from(session.expires_at_micros) * 1_000,
     )
     .ok()
-    .and_then(|at| at.format(&time::format_description::well_known::Rfc3339).ok());
+    .and_then(|at| {
+        at.format(&time::format_description::well_known::Rfc3339)
+            .ok()
+    });
     json!({
         "tenant": { "id": principal.tenant_id.to_string(), "name": session.tenant_name },
         "role": principal.role.name(),
@@ -180,7 +187,9 @@ fn is_https(headers: &HeaderMap) -> bool {
 /// another site's page), Secure over TLS; `max_age` 0 clears it.
 fn session_cookie_header(value: &str, max_age: u64, secure: bool) -> HeaderValue {
     let secure = if secure { "; Secure" } else { "" };
-    let cookie =
-        format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}");
-    HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static("sl_session=; Max-Age=0"))
+    let cookie = format!(
+        "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
+    );
+    HeaderValue::from_str(&cookie)
+        .unwrap_or_else(|_| HeaderValue::from_static("sl_session=; Max-Age=0"))
 }

@@ -9,6 +9,7 @@ mod fulfilment;
 mod invoice;
 mod products;
 mod sales_detail;
+mod serials;
 
 use crate::state::AppState;
 use application::auth::{Permission, Principal};
@@ -24,6 +25,8 @@ pub const CSV: &str = "text/csv; charset=utf-8";
 pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 /// A PDF document.
 pub const PDF: &str = "application/pdf";
+/// A JSON document (evidence files).
+pub const JSON: &str = "application/json";
 
 /// Every file route, on the server's state.
 pub fn routes() -> Router<AppState> {
@@ -32,6 +35,7 @@ pub fn routes() -> Router<AppState> {
         .merge(sales_detail::routes())
         .merge(fulfilment::routes())
         .merge(invoice::routes())
+        .merge(serials::routes())
 }
 
 /// An error answer: the stable code, a message a shop user can act on, and the HTTP
@@ -123,38 +127,25 @@ impl IntoResponse for FileError {
     }
 }
 
-/// The principal of the request's bearer token, allowed `permission` (`what` names the
-/// action in the refusal: "export sales").
+/// The principal of the request's credential (a bearer token, or the console's session
+/// cookie: a browser follows a download link with its cookie), allowed `permission`
+/// (`what` names the action in the refusal: "export sales").
 pub async fn authorize(
     state: &AppState,
     headers: &HeaderMap,
     permission: Permission,
     what: &str,
 ) -> Result<Principal, FileError> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .map(str::trim)
+    // Good credentials are answered UNAVAILABLE, never "unauthenticated", while the
+    // database is down: the client would drop them instead of retrying.
+    let principal = crate::http::principal(state, crate::http::credential(headers))
+        .await?
         .ok_or_else(|| {
             FileError::new(
                 ErrorCode::Unauthenticated,
                 "missing, unknown or revoked token",
             )
         })?;
-    let principal = state.auth.authenticate(token).await.map_err(|error| {
-        if let application::auth::AuthError::Database(_) = error {
-            // Good credentials must not be answered "unauthenticated" while the database
-            // is down: the client would drop them instead of retrying.
-            tracing::error!(%error, "file request: the tokens cannot be read");
-            return FileError::new(ErrorCode::Unavailable, "service unavailable, retry");
-        }
-        tracing::info!(%error, "file request with an unusable token");
-        FileError::new(
-            ErrorCode::Unauthenticated,
-            "missing, unknown or revoked token",
-        )
-    })?;
     if !principal.may(permission) {
         return Err(FileError::new(
             ErrorCode::Forbidden,

@@ -9,7 +9,10 @@ use application::auth::Permission;
 use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 use event_schemas::ProductId;
 use projections::queries::ReissueOf;
-use replay::history::{HistoryEntry, HistoryQuery, HistorySource, UnitHistory, serial_history};
+use projections::queries::trace::{MAX_PREFIX_MATCHES, serials_with_prefix};
+use replay::history::{
+    Cutoff, HistoryEntry, HistoryQuery, HistorySource, UnitHistory, serial_history,
+};
 use time::OffsetDateTime;
 
 /// What an event did to a serialised unit.
@@ -201,13 +204,15 @@ pub struct TraceQuery;
 impl TraceQuery {
     /// Every unit with this serial (as typed or scanned), optionally of one product or
     /// SKU: its status, who bought it and when, and its full history. Empty when the serial
-    /// was never recorded.
+    /// was never recorded. With `asOf`, each unit as it stood then, with its history up to
+    /// then (empty when the serial had not been recorded by then).
     async fn serial_trace(
         &self,
         ctx: &Context<'_>,
         serial_number: String,
         product_id: Option<ID>,
         sku: Option<String>,
+        as_of: Option<OffsetDateTime>,
     ) -> ApiResult<Vec<SerialTrace>> {
         let principal = require(ctx, Permission::Read, "trace serial numbers")?;
         let state = state(ctx)?;
@@ -220,11 +225,35 @@ impl TraceQuery {
                 .transpose()?,
             sku,
             source: HistorySource::IndexOnly,
+            cutoff: as_of.map(Cutoff::Time),
             ..HistoryQuery::new(principal.tenant_id, serial_number)
         };
         let history = serial_history(&state.store, &query)
             .await
             .map_err(AppError::from)?;
         Ok(history.units.into_iter().map(SerialTrace::from).collect())
+    }
+
+    /// The recorded serials that start with `prefix` (as typed or scanned), in order: at
+    /// most `first` (1 to 100, default 20). The serial lookup's search as the user types.
+    async fn serial_numbers(
+        &self,
+        ctx: &Context<'_>,
+        prefix: String,
+        first: Option<i32>,
+    ) -> ApiResult<Vec<String>> {
+        let principal = require(ctx, Permission::Read, "search serial numbers")?;
+        let state = state(ctx)?;
+        let limit = u32::try_from(first.unwrap_or(20))
+            .ok()
+            .filter(|first| (1..=MAX_PREFIX_MATCHES).contains(first))
+            .ok_or_else(|| {
+                AppError::invalid("first", &format!("must be 1 to {MAX_PREFIX_MATCHES}"))
+            })?;
+        Ok(
+            serials_with_prefix(&state.db, principal.tenant_id, &prefix, limit)
+                .await
+                .map_err(AppError::from)?,
+        )
     }
 }

@@ -366,6 +366,45 @@ impl TraceRow {
     }
 }
 
+/// The most recorded serials a prefix search answers.
+pub const MAX_PREFIX_MATCHES: u32 = 100;
+
+/// The distinct serials of `tenant` that start with `prefix` (as typed or scanned, so
+/// normalised like a serial), in order, at most `limit` (capped at
+/// [`MAX_PREFIX_MATCHES`]): the serial lookup's search as the user types.
+pub async fn serials_with_prefix(
+    db: &ReadDb,
+    tenant: TenantId,
+    prefix: &str,
+    limit: u32,
+) -> Result<Vec<String>, QueryError> {
+    #[derive(sqlx::FromRow)]
+    struct SerialRow {
+        serial: String,
+    }
+    let prefix = SerialNumber::parse(prefix)?.into_string();
+    // A range over the (tenant_id, serial) index: `serial` is COLLATE "C" on PostgreSQL and
+    // BINARY on SQLite, so every serial starting with the prefix sorts in
+    // [prefix, prefix + U+10FFFF).
+    let upper = format!("{prefix}\u{10FFFF}");
+    let limit = i64::from(limit.clamp(1, MAX_PREFIX_MATCHES));
+    let rows = fetch_all!(
+        db,
+        SerialRow,
+        "SELECT DISTINCT serial FROM rm_serials \
+         WHERE tenant_id = $1 AND serial >= $2 AND serial < $3 ORDER BY serial LIMIT $4",
+        tenant_param(tenant),
+        &prefix,
+        &upper,
+        limit,
+    )?;
+    Ok(rows
+        .into_iter()
+        .map(|row| row.serial)
+        .filter(|serial| serial.starts_with(&prefix))
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::next_prefix;
