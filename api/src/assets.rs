@@ -9,9 +9,12 @@
 
 use axum::Router;
 use axum::extract::Path;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::OnceLock;
 
 /// Where the files are served.
 pub const ASSETS_PREFIX: &str = "/assets/";
@@ -40,6 +43,7 @@ embedded![
     "console/index.html",
     "console/app.js",
     "console/api.js",
+    "console/report-filters.js",
     "console/dom.js",
     "console/style.css",
     "console/pos.css",
@@ -73,22 +77,55 @@ pub fn routes() -> Router {
     Router::new().route("/assets/{*path}", get(asset))
 }
 
-async fn asset(Path(path): Path<String>) -> Response {
-    match file(&path) {
-        Some(bytes) => {
-            let mut response = (
-                [(header::CONTENT_TYPE, content_type(&path))],
-                bytes.into_owned(),
-            )
-                .into_response();
-            // Pages pick up a new version on reload; the files are small.
-            response
-                .headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-            response
-        }
-        None => (StatusCode::NOT_FOUND, "no such file").into_response(),
+async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
+    let Some(bytes) = file(&path) else {
+        return (StatusCode::NOT_FOUND, "no such file").into_response();
+    };
+    // Browsers revalidate on every page view (`no-cache`), so a new version shows on the
+    // next reload; the ETag turns an unchanged file into a 304 without a body.
+    let etag = match std::env::var_os("SERIAL_LEDGER_ASSETS_DIR") {
+        Some(_) => entity_tag(&bytes),
+        None => embedded_tags()
+            .get(path.as_str())
+            .cloned()
+            .unwrap_or_else(|| entity_tag(&bytes)),
+    };
+    let unchanged = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|tags| tags.split(',').any(|tag| tag.trim() == etag));
+    let mut response = if unchanged {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        (
+            [(header::CONTENT_TYPE, content_type(&path))],
+            bytes.into_owned(),
+        )
+            .into_response()
+    };
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    if let Ok(value) = HeaderValue::from_str(&etag) {
+        headers.insert(header::ETAG, value);
     }
+    response
+}
+
+/// The embedded files' entity tags, computed once.
+fn embedded_tags() -> &'static HashMap<&'static str, String> {
+    static TAGS: OnceLock<HashMap<&'static str, String>> = OnceLock::new();
+    TAGS.get_or_init(|| {
+        FILES
+            .iter()
+            .map(|(name, bytes)| (*name, entity_tag(bytes)))
+            .collect()
+    })
+}
+
+/// A strong entity tag: the first 16 bytes of the file's SHA-256, hex, quoted.
+fn entity_tag(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    format!("\"{}\"", hex::encode(&digest[..16]))
 }
 
 /// The file at `path` (under `api/assets/`): from `SERIAL_LEDGER_ASSETS_DIR` when set,

@@ -4,9 +4,12 @@
 //! handler through a task-local).
 
 use crate::state::AppState;
+use application::ErrorCode;
 use application::auth::{AuthError, Principal};
 use application::{AppError, request::Caller};
-use axum::http::{HeaderMap, header};
+use axum::Json;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use std::future::Future;
 use uuid::Uuid;
 
@@ -160,4 +163,92 @@ pub async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Option<Call
             principal,
             correlation_id,
         }))
+}
+
+/// The HTTP status each code is answered with, by every JSON route (REST, the console's
+/// session routes, refusals before a handler runs). Refusals of a command that the state of the
+/// ledger decides (a serial live elsewhere, a concurrent change, a key reused) are 409; the
+/// other business-rule refusals 422; malformed input 400. Exhaustive: a new code does not
+/// compile until it has a status.
+pub fn status_of(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::Validation | ErrorCode::InvalidSerial => StatusCode::BAD_REQUEST,
+        ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
+        ErrorCode::Forbidden | ErrorCode::CsrfTokenInvalid => StatusCode::FORBIDDEN,
+        ErrorCode::NotFound => StatusCode::NOT_FOUND,
+        ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ErrorCode::Conflict
+        | ErrorCode::SerialAlreadyAssigned
+        | ErrorCode::InvoiceNumberTaken
+        | ErrorCode::AlreadyReissued
+        | ErrorCode::IdempotencyKeyReused => StatusCode::CONFLICT,
+        ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorCode::AlreadyExists
+        | ErrorCode::PackageCycle
+        | ErrorCode::QuantitySplitRequired
+        | ErrorCode::PackageLine
+        | ErrorCode::SerialModeDisabled
+        | ErrorCode::LineFulfilled
+        | ErrorCode::LineClosed
+        | ErrorCode::SerialRequired
+        | ErrorCode::LineNotFulfilled
+        | ErrorCode::AlreadyReturned
+        | ErrorCode::LineNotReturned
+        | ErrorCode::SlowConsumer => StatusCode::UNPROCESSABLE_ENTITY,
+    }
+}
+
+/// An error as every JSON route outside GraphQL answers it: the status of its code and
+/// `{"error": {"code", "message", "details"}}` (documented as REST's `ErrorBody`), with
+/// `WWW-Authenticate: Bearer` on 401.
+pub fn error_response(error: AppError) -> Response {
+    let status = status_of(error.code);
+    let AppError {
+        code,
+        message,
+        details,
+    } = error;
+    let details: serde_json::Map<String, serde_json::Value> = details
+        .into_iter()
+        .map(|(key, value)| (key.to_owned(), value))
+        .collect();
+    let body = serde_json::json!({
+        "error": { "code": code.as_str(), "message": message, "details": details },
+    });
+    let mut response = (status, Json(body)).into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_the_api_gives_has_a_fitting_status() {
+        assert_eq!(status_of(ErrorCode::Validation), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            status_of(ErrorCode::SerialAlreadyAssigned),
+            StatusCode::CONFLICT
+        );
+        assert_eq!(
+            status_of(ErrorCode::SerialRequired),
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
+        assert_eq!(
+            status_of(ErrorCode::LineFulfilled),
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
+        assert_eq!(
+            status_of(ErrorCode::Internal),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
 }

@@ -78,6 +78,14 @@ impl Auth {
         let now = now_micros();
         let expires_at = now.saturating_add(lifetime_micros(lifetime));
         let mut tx = self.db.begin().await?;
+        // Sessions that ended are of no use to anyone: each sign-in sweeps them, so the
+        // table holds about the live sessions (the sweep is an index-free scan of a small
+        // table).
+        execute!(
+            &mut tx,
+            "DELETE FROM console_sessions WHERE expires_at <= $1 OR ended_at IS NOT NULL",
+            now,
+        )?;
         execute!(
             &mut tx,
             "INSERT INTO console_sessions \

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { before, after } from 'node:test';
 import { chromium } from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -176,4 +177,40 @@ export async function graphql(server, role, query, variables = {}) {
 export async function screenshot(page, name) {
   if (process.env.UPDATE_SCREENSHOTS !== '1') return;
   await page.screenshot({ path: join(root, 'docs', 'screenshots', `${name}.png`), fullPage: true });
+}
+
+/**
+ * A suite's server on `backend` and its browser, started before its tests (then `setUp`,
+ * given the server) and stopped after them. Resolves the returned object's `server` and
+ * `browser` once started.
+ */
+export function serverAndBrowser(backend, setUp) {
+  const env = {};
+  before(async () => {
+    env.server = await startServer(backend);
+    env.browser = await launchBrowser();
+    if (setUp) env.state = await setUp(env.server);
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.server?.stop();
+  });
+  return env;
+}
+
+/**
+ * A GraphQL request made from inside the page with its session cookie and CSRF token: what a
+ * forged write from a signed-in console looks like. Resolves to the response's JSON and
+ * status.
+ */
+export async function fetchFromSession(page, query, variables = {}) {
+  return page.evaluate(async ([document, values]) => {
+    const session = await (await fetch('/console/session')).json();
+    const response = await fetch('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrfToken },
+      body: JSON.stringify({ query: document, variables: values }),
+    });
+    return { status: response.status, body: await response.json() };
+  }, [query, variables]);
 }

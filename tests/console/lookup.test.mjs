@@ -1,11 +1,11 @@
 // The serial lookup, products and settings pages, on both backends.
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { BACKENDS, startServer, launchBrowser, newPage, signIn, seriousViolations, screenshot, graphql } from './harness.mjs';
+import { BACKENDS, serverAndBrowser, fetchFromSession, newPage, signIn, seriousViolations, screenshot, graphql } from './harness.mjs';
 
 const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
 
@@ -51,26 +51,15 @@ async function soldReturnedReissued(server) {
 
 for (const backend of BACKENDS) {
   describe(`serial lookup, products and settings (${backend})`, () => {
-    let server;
-    let browser;
-    let unit;
-    before(async () => {
-      server = await startServer(backend);
-      browser = await launchBrowser();
-      unit = await soldReturnedReissued(server);
-    });
-    after(async () => {
-      await browser?.close();
-      await server?.stop();
-    });
+    const env = serverAndBrowser(backend, soldReturnedReissued);
 
     it('the serial timeline lists every step with actor, channel, outlet and invoice, and links the re-issue', async () => {
-      const { context, page } = await newPage(browser, server);
-      await signIn(page, server, 'manager');
+      const { context, page } = await newPage(env.browser, env.server);
+      await signIn(page, env.server, 'manager');
       await page.goto('/serials');
-      await page.getByLabel('Serial number').fill(unit.serial);
+      await page.getByLabel('Serial number').fill(env.state.serial);
       await page.getByRole('button', { name: 'Look up' }).click();
-      await page.waitForURL((url) => url.searchParams.get('serial') === unit.serial);
+      await page.waitForURL((url) => url.searchParams.get('serial') === env.state.serial);
       const card = page.locator('article.unit');
       await card.waitFor();
       assert.match(await card.locator('.unit-facts').innerText(), /Returned/);
@@ -82,22 +71,22 @@ for (const backend of BACKENDS) {
       assert.match(texts[0], /Serial assigned/);
       assert.match(texts[0], /\(staff\)/);
       assert.match(texts[0], /POS/);
-      assert.ok(texts[0].includes(unit.outletId), 'the outlet is shown');
-      assert.ok(texts[0].includes(`${unit.invoice}, line 1`), texts[0]);
+      assert.ok(texts[0].includes(env.state.outletId), 'the outlet is shown');
+      assert.ok(texts[0].includes(`${env.state.invoice}, line 1`), texts[0]);
       assert.match(texts[1], /fulfilment report/);
       assert.match(texts[2], /dead on arrival/);
       assert.match(texts[2], /AUD|Refund/);
-      assert.ok(texts[3].includes(unit.reissueInvoice), texts[3]);
-      const link = steps.nth(3).getByRole('link', { name: unit.replacement });
-      assert.equal(await link.getAttribute('href'), `/serials?serial=${unit.replacement}`);
-      // Following it shows the replacement, which links back to the returned unit.
+      assert.ok(texts[3].includes(env.state.reissueInvoice), texts[3]);
+      const link = steps.nth(3).getByRole('link', { name: env.state.replacement });
+      assert.equal(await link.getAttribute('href'), `/serials?serial=${env.state.replacement}`);
+      // Following it shows the replacement, which links back to the returned env.state.
       await link.click();
-      await page.waitForURL((url) => url.searchParams.get('serial') === unit.replacement);
-      await page.locator('article.unit ol.timeline').getByRole('link', { name: unit.serial }).first().waitFor();
+      await page.waitForURL((url) => url.searchParams.get('serial') === env.state.replacement);
+      await page.locator('article.unit ol.timeline').getByRole('link', { name: env.state.serial }).first().waitFor();
       assert.match(await page.locator('article.unit .unit-facts').innerText(), /Fulfilled|Allocated/);
       // Back in history shows the first serial again.
       await page.goBack();
-      await page.locator('article.unit h3', { hasText: unit.serial }).waitFor();
+      await page.locator('article.unit h3', { hasText: env.state.serial }).waitFor();
       assert.deepEqual(await seriousViolations(page), []);
       await screenshot(page, 'serials');
       assert.deepEqual(page.problems, []);
@@ -105,11 +94,11 @@ for (const backend of BACKENDS) {
     });
 
     it('"As of" a time before the return shows the unit as it stood then, and the address keeps it', async () => {
-      const { context, page } = await newPage(browser, server);
-      await signIn(page, server, 'auditor');
-      await page.goto(`/serials?serial=${unit.serial}`);
+      const { context, page } = await newPage(env.browser, env.server);
+      await signIn(page, env.server, 'auditor');
+      await page.goto(`/serials?serial=${env.state.serial}`);
       await page.locator('article.unit .badge', { hasText: 'Returned' }).first().waitFor();
-      await page.getByLabel('As of').fill(localValue(unit.between));
+      await page.getByLabel('As of').fill(localValue(env.state.between));
       await page.getByRole('button', { name: 'Look up' }).click();
       await page.waitForURL((url) => url.searchParams.has('asOf'));
       const asOf = new URL(page.url()).searchParams.get('asOf');
@@ -130,36 +119,36 @@ for (const backend of BACKENDS) {
     });
 
     it('typing the first characters of a serial suggests it', async () => {
-      const { context, page } = await newPage(browser, server);
-      await signIn(page, server, 'warehouse');
+      const { context, page } = await newPage(env.browser, env.server);
+      await signIn(page, env.server, 'warehouse');
       await page.goto('/serials');
-      await page.getByLabel('Serial number').pressSequentially(unit.serial.slice(0, 6), { delay: 30 });
+      await page.getByLabel('Serial number').pressSequentially(env.state.serial.slice(0, 6), { delay: 30 });
       const suggestions = page.getByRole('list', { name: 'Suggested serials' });
-      await suggestions.getByRole('link', { name: unit.serial }).waitFor();
-      assert.equal(await page.locator(`#serial-suggestions option[value="${unit.serial}"]`).count(), 1);
-      assert.ok(await suggestions.getByRole('link', { name: unit.replacement }).isVisible());
-      await suggestions.getByRole('link', { name: unit.serial }).click();
-      await page.locator('article.unit h3', { hasText: unit.serial }).waitFor();
+      await suggestions.getByRole('link', { name: env.state.serial }).waitFor();
+      assert.equal(await page.locator(`#serial-suggestions option[value="${env.state.serial}"]`).count(), 1);
+      assert.ok(await suggestions.getByRole('link', { name: env.state.replacement }).isVisible());
+      await suggestions.getByRole('link', { name: env.state.serial }).click();
+      await page.locator('article.unit h3', { hasText: env.state.serial }).waitFor();
       assert.deepEqual(page.problems, []);
       await context.close();
     });
 
     it('an auditor downloads the evidence file; pos and warehouse users see no evidence link', async () => {
-      const { context, page } = await newPage(browser, server);
-      await signIn(page, server, 'auditor');
-      await page.goto(`/serials?serial=${unit.serial}`);
+      const { context, page } = await newPage(env.browser, env.server);
+      await signIn(page, env.server, 'auditor');
+      await page.goto(`/serials?serial=${env.state.serial}`);
       const link = page.getByRole('link', { name: /Evidence file/ }).first();
       await link.waitFor();
       const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
       const evidence = JSON.parse(readFileSync(await download.path(), 'utf8'));
       assert.equal(typeof evidence.format, 'string');
-      assert.ok(JSON.stringify(evidence).includes(unit.serial), 'the evidence names the serial');
+      assert.ok(JSON.stringify(evidence).includes(env.state.serial), 'the evidence names the serial');
       assert.deepEqual(page.problems, []);
       await context.close();
       for (const role of ['pos', 'warehouse']) {
-        const other = await newPage(browser, server);
-        await signIn(other.page, server, role);
-        await other.page.goto(`/serials?serial=${unit.serial}`);
+        const other = await newPage(env.browser, env.server);
+        await signIn(other.page, env.server, role);
+        await other.page.goto(`/serials?serial=${env.state.serial}`);
         await other.page.locator('article.unit ol.timeline').first().waitFor();
         assert.equal(await other.page.getByRole('link', { name: /Evidence file/ }).count(), 0, role);
         assert.deepEqual(other.page.problems, []);
@@ -168,18 +157,18 @@ for (const backend of BACKENDS) {
     });
 
     it('a manager edits a serial mode, applies the bulk edit and sees a bad CSV line; an auditor sees no edit controls', async () => {
-      const { context, page } = await newPage(browser, server);
-      await signIn(page, server, 'manager');
+      const { context, page } = await newPage(env.browser, env.server);
+      await signIn(page, env.server, 'manager');
       await page.goto('/products');
       const mode = page.getByLabel('Serial number mode of CTL-X');
       await mode.waitFor();
       await mode.selectOption('OPTIONAL');
       await page.locator('.flash-ok', { hasText: 'CTL-X is now Optional' }).waitFor();
-      const checked = await graphql(server, 'auditor', '{ product(sku: "CTL-X") { serialMode serialModeSource } }');
+      const checked = await graphql(env.server, 'auditor', '{ product(sku: "CTL-X") { serialMode serialModeSource } }');
       assert.deepEqual(checked.product, { serialMode: 'OPTIONAL', serialModeSource: 'MANUAL' });
 
       // Bulk edit over a search result ("usb" → OPTIONAL): the dialog says how many change.
-      const before = await graphql(server, 'manager', '{ products(search: "usb", first: 100) { nodes { sku serialMode } } }');
+      const before = await graphql(env.server, 'manager', '{ products(search: "usb", first: 100) { nodes { sku serialMode } } }');
       assert.ok(before.products.nodes.length >= 1);
       await page.getByLabel('Search SKU or name').fill('usb');
       await page.getByRole('button', { name: 'Search' }).click();
@@ -193,9 +182,9 @@ for (const backend of BACKENDS) {
       assert.match(await dialog.innerText(), new RegExp(`^${changing} products? will change`, 'm'));
       await dialog.getByRole('button', { name: 'Apply' }).click();
       await page.locator('.bulk-outcome', { hasText: `${before.products.nodes.length} product` }).waitFor();
-      const after = await graphql(server, 'manager', '{ products(search: "usb", first: 100) { nodes { sku serialMode serialModeSource } } }');
+      const after = await graphql(env.server, 'manager', '{ products(search: "usb", first: 100) { nodes { sku serialMode serialModeSource } } }');
       assert.ok(after.products.nodes.every((node) => node.serialMode === 'OPTIONAL' && node.serialModeSource === 'BULK_EDIT'), JSON.stringify(after));
-      const others = await graphql(server, 'manager', '{ product(sku: "LAP-14-PRO") { serialModeSource } }');
+      const others = await graphql(env.server, 'manager', '{ product(sku: "LAP-14-PRO") { serialModeSource } }');
       assert.notEqual(others.product.serialModeSource, 'BULK_EDIT', 'products outside the result are untouched');
 
       // The CSV download link follows the search.
@@ -213,22 +202,22 @@ for (const backend of BACKENDS) {
       assert.match(await row.innerText(), /Serial Number Option/);
       assert.match(await row.innerText(), /Sometimes/);
       assert.match(await page.locator('.upload-outcome [role="alert"]').innerText(), /VALIDATION/);
-      assert.equal((await graphql(server, 'manager', '{ product(sku: "UPL-1") { id } }')).product, null, 'nothing was written');
+      assert.equal((await graphql(env.server, 'manager', '{ product(sku: "UPL-1") { id } }')).product, null, 'nothing was written');
       // Partial mode writes the good row and lists the bad one.
       await page.getByLabel('If a row is bad').selectOption('partial');
       await page.getByRole('button', { name: 'Upload' }).click();
       await page.locator('.upload-outcome p.ok').waitFor();
       await page.locator('table.upload-errors tr[data-line="3"]').waitFor();
       await page.getByRole('link', { name: 'Download the rejected rows (CSV)' }).waitFor();
-      assert.equal((await graphql(server, 'manager', '{ product(sku: "UPL-1") { serialMode } }')).product.serialMode, 'REQUIRED');
+      assert.equal((await graphql(env.server, 'manager', '{ product(sku: "UPL-1") { serialMode } }')).product.serialMode, 'REQUIRED');
       rmSync(directory, { recursive: true, force: true });
       assert.deepEqual(await seriousViolations(page), []);
       await screenshot(page, 'products');
       assert.deepEqual(page.problems, []);
       await context.close();
 
-      const auditor = await newPage(browser, server);
-      await signIn(auditor.page, server, 'auditor');
+      const auditor = await newPage(env.browser, env.server);
+      await signIn(auditor.page, env.server, 'auditor');
       await auditor.page.goto('/products');
       await auditor.page.locator('table.products tr[data-sku="CTL-X"]').waitFor();
       assert.equal(await auditor.page.locator('table.products select').count(), 0);
@@ -242,9 +231,9 @@ for (const backend of BACKENDS) {
     });
 
     it('a manager saves auto-prompt; an auditor sees disabled checkboxes and a forged update is refused', async () => {
-      const { settings: initial } = await graphql(server, 'manager', '{ settings { autoPromptSerialNumber } }');
-      const { context, page } = await newPage(browser, server);
-      await signIn(page, server, 'manager');
+      const { settings: initial } = await graphql(env.server, 'manager', '{ settings { autoPromptSerialNumber } }');
+      const { context, page } = await newPage(env.browser, env.server);
+      await signIn(page, env.server, 'manager');
       await page.goto('/settings');
       const box = page.getByLabel('Auto-Prompt for Serial Number for Applicable Products');
       await box.waitFor();
@@ -252,7 +241,7 @@ for (const backend of BACKENDS) {
       await box.setChecked(!initial.autoPromptSerialNumber);
       await page.getByRole('button', { name: 'Save' }).click();
       await page.locator('.flash-ok', { hasText: 'Settings saved' }).waitFor();
-      const { settings } = await graphql(server, 'auditor', '{ settings { autoPromptSerialNumber } }');
+      const { settings } = await graphql(env.server, 'auditor', '{ settings { autoPromptSerialNumber } }');
       assert.equal(settings.autoPromptSerialNumber, !initial.autoPromptSerialNumber);
       assert.ok(await page.getByLabel('Display Serial Number on Invoice').isVisible());
       assert.ok(await page.getByLabel('POS Aggregate Duplicate Order Items').isVisible());
@@ -261,8 +250,8 @@ for (const backend of BACKENDS) {
       assert.deepEqual(page.problems, []);
       await context.close();
 
-      const auditor = await newPage(browser, server);
-      await signIn(auditor.page, server, 'auditor');
+      const auditor = await newPage(env.browser, env.server);
+      await signIn(auditor.page, env.server, 'auditor');
       await auditor.page.goto('/settings');
       for (const label of ['Auto-Prompt for Serial Number for Applicable Products', 'Display Serial Number on Invoice', 'POS Aggregate Duplicate Order Items']) {
         const control = auditor.page.getByLabel(label);
@@ -270,15 +259,8 @@ for (const backend of BACKENDS) {
         assert.equal(await control.isDisabled(), true, label);
       }
       assert.equal(await auditor.page.getByRole('button', { name: 'Save' }).count(), 0);
-      const forged = await auditor.page.evaluate(async () => {
-        const session = await (await fetch('/console/session')).json();
-        const response = await fetch('/graphql', {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrfToken },
-          body: JSON.stringify({ query: 'mutation { updateSettings(autoPromptSerialNumber: false) { settings { autoPromptSerialNumber } } }' }),
-        });
-        return response.json();
-      });
+      const { body: forged } = await fetchFromSession(auditor.page,
+        'mutation { updateSettings(autoPromptSerialNumber: false) { settings { autoPromptSerialNumber } } }');
       assert.equal(forged.errors[0].extensions.code, 'FORBIDDEN', JSON.stringify(forged));
       assert.deepEqual(await seriousViolations(auditor.page), []);
       assert.deepEqual(auditor.page.problems, []);
@@ -287,9 +269,9 @@ for (const backend of BACKENDS) {
 
     it('the serial lookup, products and settings pages have no serious accessibility violation', async () => {
       for (const role of ['manager', 'pos']) {
-        const { context, page } = await newPage(browser, server);
-        await signIn(page, server, role);
-        await page.goto(`/serials?serial=${unit.serial}`);
+        const { context, page } = await newPage(env.browser, env.server);
+        await signIn(page, env.server, role);
+        await page.goto(`/serials?serial=${env.state.serial}`);
         await page.locator('article.unit ol.timeline').first().waitFor();
         assert.deepEqual(await seriousViolations(page), [], `serials as ${role}`);
         await page.goto('/products');

@@ -2,37 +2,28 @@
 // or scanned), auto-prompt, the quantity split, fulfilment refused while a REQUIRED serial
 // is missing, removal and re-entry, refund of the exact unit and re-issue, the auditor's
 // read-only view, and accessibility.
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { BACKENDS, startServer, launchBrowser, newPage, signIn, seriousViolations, screenshot, graphql } from './harness.mjs';
+import { BACKENDS, serverAndBrowser, fetchFromSession, newPage, signIn, seriousViolations, screenshot, graphql } from './harness.mjs';
 
 const SALE = `id invoiceNumber lines { lineNumber sku status serialNumber serialIndicator reissueOf { invoiceNumber lineNumber } }`;
 
 for (const backend of BACKENDS) {
   describe(`POS order screen (${backend})`, () => {
-    let server;
-    let browser;
+    const env = serverAndBrowser(backend);
     let counter = 0;
     const invoice = (name) => `POS-${name}-${++counter}`;
 
-    before(async () => {
-      server = await startServer(backend);
-      browser = await launchBrowser();
-    });
-    after(async () => {
-      await browser?.close();
-      await server?.stop();
-    });
 
-    const setAutoPrompt = (on) => graphql(server, 'manager',
+    const setAutoPrompt = (on) => graphql(env.server, 'manager',
       'mutation ($on: Boolean!) { updateSettings(autoPromptSerialNumber: $on) { settings { autoPromptSerialNumber } } }', { on });
     const saleByInvoice = async (number) =>
-      (await graphql(server, 'manager', `query ($n: String!) { saleByInvoice(invoiceNumber: $n) { ${SALE} } }`, { n: number })).saleByInvoice;
+      (await graphql(env.server, 'manager', `query ($n: String!) { saleByInvoice(invoiceNumber: $n) { ${SALE} } }`, { n: number })).saleByInvoice;
 
     /** Signs in as pos and opens a new sale through the page's "Open a sale" form. */
     async function posWithNewSale(name) {
-      const { context, page } = await newPage(browser, server);
-      await signIn(page, server, 'pos');
+      const { context, page } = await newPage(env.browser, env.server);
+      await signIn(page, env.server, 'pos');
       await page.goto('/pos');
       const number = invoice(name);
       const form = page.locator('#pos-open');
@@ -258,8 +249,8 @@ for (const backend of BACKENDS) {
     });
 
     it('shows an auditor the sale with no write controls, and a forged write from the auditor\'s session is refused with FORBIDDEN', async () => {
-      const { context, page } = await newPage(browser, server);
-      await signIn(page, server, 'auditor');
+      const { context, page } = await newPage(env.browser, env.server);
+      await signIn(page, env.server, 'auditor');
       await page.goto('/pos?invoice=INV-1001');
       await page.getByRole('heading', { name: 'Invoice INV-1001' }).waitFor();
       await expectIndicatorReadOnly(page, 1, 'recorded', 'Serial recorded: F2LXK1A2B3C4');
@@ -270,15 +261,9 @@ for (const backend of BACKENDS) {
       assert.equal(await page.locator('#pos-sale input').count(), 0, 'no inputs on the sale');
       await indicator(page, 2).click();
       assert.equal(await serialDialog(page).isVisible(), false, 'no serial popup');
-      const forged = await page.evaluate(async (saleId) => {
-        const session = await (await fetch('/console/session')).json();
-        const response = await fetch('/graphql', {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrfToken },
-          body: JSON.stringify({ query: 'mutation ($id: ID!) { assignSerial(saleId: $id, lineId: 2, serialNumber: "FORGED-001") { deduplicated } }', variables: { id: saleId } }),
-        });
-        return response.json();
-      }, (await saleByInvoice('INV-1001')).id);
+      const { body: forged } = await fetchFromSession(page,
+        'mutation ($id: ID!) { assignSerial(saleId: $id, lineId: 2, serialNumber: "FORGED-001") { deduplicated } }',
+        { id: (await saleByInvoice('INV-1001')).id });
       assert.equal(forged.errors?.[0]?.extensions?.code, 'FORBIDDEN', JSON.stringify(forged));
       assert.equal((await saleByInvoice('INV-1001')).lines[1].serialNumber, null);
       assert.deepEqual(page.problems, []);

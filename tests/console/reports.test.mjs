@@ -1,10 +1,10 @@
 // The fulfilment report and the sales report pages, on both backends: the pending-serial
 // filter, serial entry in the grid, fulfilling selected lines, downloads, who bought a
 // serial, an auditor's read-only view, and accessibility.
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { BACKENDS, startServer, launchBrowser, newPage, signIn, seriousViolations, screenshot, graphql } from './harness.mjs';
+import { BACKENDS, serverAndBrowser, newPage, signIn, seriousViolations, screenshot, graphql } from './harness.mjs';
 
 const PENDING = `query($filter: FulfilmentReportFilter) { fulfilmentReport(filter: $filter, first: 100) {
   nodes { sale { invoiceNumber } line { lineNumber } } } }`;
@@ -22,27 +22,18 @@ async function gridLines(page) {
 
 for (const backend of BACKENDS) {
   describe(`reports (${backend})`, () => {
-    let server;
-    let browser;
-    before(async () => {
-      server = await startServer(backend);
-      browser = await launchBrowser();
-    });
-    after(async () => {
-      await browser?.close();
-      await server?.stop();
-    });
+    const env = serverAndBrowser(backend);
 
     it('the pending-serial filter shows only lines pending a serial; a serial typed in the grid is recorded and the line leaves the view; a bad serial shows the API message inline', async () => {
-      const { context, page } = await newPage(browser, server);
-      await signIn(page, server, 'warehouse');
+      const { context, page } = await newPage(env.browser, env.server);
+      await signIn(page, env.server, 'warehouse');
       await page.goto('/fulfilment');
       await page.getByLabel('Show Items Pending Serial Number').check();
       await page.getByRole('button', { name: 'Apply filters' }).click();
       await page.waitForURL((url) => url.searchParams.get('pending') === '1');
       await page.locator('#fulfilment-grid caption', { hasText: 'Items pending serial number' }).waitFor();
 
-      const expected = (await graphql(server, 'warehouse', PENDING, { filter: { pendingSerialOnly: true } }))
+      const expected = (await graphql(env.server, 'warehouse', PENDING, { filter: { pendingSerialOnly: true } }))
         .fulfilmentReport.nodes.map((node) => `${node.sale.invoiceNumber}#${node.line.lineNumber}`);
       assert.ok(expected.includes('INV-1001#2'), `the demo has INV-1001 line 2 pending: ${expected}`);
       assert.deepEqual(await gridLines(page), expected);
@@ -76,7 +67,7 @@ for (const backend of BACKENDS) {
       await input.press('Enter');
       await page.locator('#flash').filter({ hasText: `Serial ${serial} recorded on INV-1001 line 2` }).waitFor();
       assert.equal(await message.textContent(), '');
-      const recorded = (await sale(server, 'INV-1001')).lines.find((line) => line.lineNumber === 2);
+      const recorded = (await sale(env.server, 'INV-1001')).lines.find((line) => line.lineNumber === 2);
       assert.equal(recorded.serialNumber, serial);
       await screenshot(page, 'fulfilment');
 
@@ -96,7 +87,7 @@ for (const backend of BACKENDS) {
       await again.fill('');
       await again.press('Enter');
       await page.locator('#flash').filter({ hasText: 'Serial removed from INV-1001 line 2' }).waitFor();
-      assert.equal((await sale(server, 'INV-1001')).lines.find((line) => line.lineNumber === 2).serialNumber, null);
+      assert.equal((await sale(env.server, 'INV-1001')).lines.find((line) => line.lineNumber === 2).serialNumber, null);
       // Put it back for the tests that follow.
       await again.fill(serial);
       await again.press('Enter');
@@ -106,8 +97,8 @@ for (const backend of BACKENDS) {
     });
 
     it('fulfils the selected lines per sale, and a refusal (a REQUIRED line without its serial) shows the reason', async () => {
-      const { context, page } = await newPage(browser, server);
-      await signIn(page, server, 'manager');
+      const { context, page } = await newPage(env.browser, env.server);
+      await signIn(page, env.server, 'manager');
       await page.goto('/fulfilment');
       await page.locator('#fulfilment-grid').waitFor();
       // INV-1006 line 1 has its serial; INV-1003 line 3 (REQUIRED) has none.
@@ -121,8 +112,8 @@ for (const backend of BACKENDS) {
       assert.match(await refusal.textContent(), /SERIAL_REQUIRED/);
       await page.locator('#flash').filter({ hasText: '1 of 2 sale(s) could not be fulfilled' }).waitFor();
 
-      assert.equal((await sale(server, 'INV-1006')).lines.find((line) => line.lineNumber === 1).status, 'FULFILLED');
-      assert.equal((await sale(server, 'INV-1003')).lines.find((line) => line.lineNumber === 3).status, 'OPEN');
+      assert.equal((await sale(env.server, 'INV-1006')).lines.find((line) => line.lineNumber === 1).status, 'FULFILLED');
+      assert.equal((await sale(env.server, 'INV-1003')).lines.find((line) => line.lineNumber === 3).status, 'OPEN');
       // The grid was refreshed: the fulfilled line has left the report, the refused one stays.
       await page.locator('#fulfilment-grid tr[data-invoice="INV-1006"]').waitFor({ state: 'detached' });
       assert.ok((await gridLines(page)).includes('INV-1003#3'));
@@ -131,8 +122,8 @@ for (const backend of BACKENDS) {
     });
 
     it('downloads the fulfilment report CSV and the pick list with serials, with their headers and a known serial', async () => {
-      const { context, page } = await newPage(browser, server);
-      await signIn(page, server, 'warehouse');
+      const { context, page } = await newPage(env.browser, env.server);
+      await signIn(page, env.server, 'warehouse');
       await page.goto('/fulfilment');
       await page.locator('#fulfilment-grid').waitFor();
 
@@ -182,8 +173,8 @@ for (const backend of BACKENDS) {
     });
 
     it('the sales report filters by serial (showing the serial and the customer), exports with the same filter, and answers who bought a serial in one search', async () => {
-      const { context, page } = await newPage(browser, server);
-      await signIn(page, server, 'manager');
+      const { context, page } = await newPage(env.browser, env.server);
+      await signIn(page, env.server, 'manager');
       await page.goto('/sales');
       await page.locator('#sales-grid').waitFor();
       await page.getByLabel('Product Serial Number').fill('mon27-001');
@@ -241,13 +232,13 @@ for (const backend of BACKENDS) {
     });
 
     it('pages through both reports with Next and Previous, the page kept in the address', async () => {
-      const { context, page } = await newPage(browser, server);
-      await signIn(page, server, 'auditor');
+      const { context, page } = await newPage(env.browser, env.server);
+      await signIn(page, env.server, 'auditor');
       for (const [path, query, grid] of [
         ['/sales', 'salesReport', '#sales-grid'],
         ['/fulfilment', 'fulfilmentReport', '#fulfilment-grid'],
       ]) {
-        const all = (await graphql(server, 'auditor', `{ ${query}(first: 100) { nodes { sale { invoiceNumber } line { lineNumber } } } }`))[query]
+        const all = (await graphql(env.server, 'auditor', `{ ${query}(first: 100) { nodes { sale { invoiceNumber } line { lineNumber } } } }`))[query]
           .nodes.map((node) => `${node.sale.invoiceNumber}#${node.line.lineNumber}`);
         assert.ok(all.length > 5, `the demo has more than 5 lines in ${query}: ${all.length}`);
         const shown = () => page.locator(`${grid} tbody tr`).evaluateAll((rows) => rows.map((row) => `${row.dataset.invoice}#${row.dataset.line}`));
@@ -272,8 +263,8 @@ for (const backend of BACKENDS) {
     });
 
     it('an auditor sees both reports with no write controls', async () => {
-      const { context, page } = await newPage(browser, server);
-      await signIn(page, server, 'auditor');
+      const { context, page } = await newPage(env.browser, env.server);
+      await signIn(page, env.server, 'auditor');
       await page.goto('/fulfilment');
       await page.locator('#fulfilment-grid').waitFor();
       assert.equal(await page.locator('#fulfilment-grid input').count(), 0);
@@ -289,8 +280,8 @@ for (const backend of BACKENDS) {
     });
 
     it('both pages have no serious accessibility violation', async () => {
-      const { context, page } = await newPage(browser, server);
-      await signIn(page, server, 'warehouse');
+      const { context, page } = await newPage(env.browser, env.server);
+      await signIn(page, env.server, 'warehouse');
       await page.goto('/fulfilment?pending=1');
       await page.locator('#fulfilment-grid').waitFor();
       // With an inline error showing, too.

@@ -34,31 +34,45 @@ struct Browser {
     csrf: String,
 }
 
-async fn sign_in(app: &TestApp, role: Role) -> Browser {
-    let response = reqwest::Client::new()
+/// `POST /console/session` with `body` and `headers`: the status, the `Set-Cookie` header
+/// (if any) and the JSON answer.
+async fn post_sign_in(
+    app: &TestApp,
+    body: Value,
+    headers: &[(&str, &str)],
+) -> (StatusCode, Option<String>, Value) {
+    let mut request = reqwest::Client::new()
         .post(app.url("/console/session"))
-        .json(&json!({ "token": app.token(role) }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let cookie = set_cookie(&response);
-    let body: Value = response.json().await.unwrap();
-    let value = cookie.split(';').next().unwrap().to_owned();
+        .json(&body);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let cookie = response
+        .headers()
+        .get(SET_COOKIE)
+        .map(|value| value.to_str().unwrap().to_owned());
+    (status, cookie, response.json().await.unwrap())
+}
+
+/// Signs in with `token`: the browser's cookie and CSRF token.
+async fn sign_in_with(app: &TestApp, token: &str) -> Browser {
+    let (status, cookie, body) = post_sign_in(app, json!({ "token": token }), &[]).await;
+    assert_eq!(status, StatusCode::OK, "{body:#}");
     Browser {
-        cookie: value,
+        cookie: cookie
+            .expect("a Set-Cookie header")
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned(),
         csrf: body["csrfToken"].as_str().unwrap().to_owned(),
     }
 }
 
-fn set_cookie(response: &reqwest::Response) -> String {
-    response
-        .headers()
-        .get(SET_COOKIE)
-        .expect("a Set-Cookie header")
-        .to_str()
-        .unwrap()
-        .to_owned()
+async fn sign_in(app: &TestApp, role: Role) -> Browser {
+    sign_in_with(app, &app.token(role)).await
 }
 
 /// A request made by the signed-in browser, with or without the CSRF header.
@@ -94,20 +108,15 @@ async fn gql(app: &TestApp, role: Role, query: &str, variables: Value) -> Value 
 const SETTINGS_WRITE: &str = "mutation { updateSettings(autoPromptSerialNumber: true) { settings { autoPromptSerialNumber } } }";
 
 async fn signing_in_sets_an_http_only_strict_cookie_whose_session_acts_as_its_token(app: &TestApp) {
-    let response = reqwest::Client::new()
-        .post(app.url("/console/session"))
-        .json(&json!({ "token": app.token(Role::Warehouse) }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let cookie = set_cookie(&response);
+    let (status, cookie, session) =
+        post_sign_in(app, json!({ "token": app.token(Role::Warehouse) }), &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    let cookie = cookie.expect("a Set-Cookie header");
     assert!(cookie.starts_with("sl_session=sls_"), "{cookie}");
     for attribute in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=28800"] {
         assert!(cookie.contains(attribute), "{cookie} lacks {attribute}");
     }
     assert!(!cookie.contains("Secure"), "plain HTTP: {cookie}");
-    let session: Value = response.json().await.unwrap();
     assert_eq!(session["role"], "warehouse");
     assert_eq!(session["tenant"]["name"], "Test Shop");
     assert_eq!(
@@ -295,18 +304,7 @@ async fn a_session_ends_on_sign_out_and_when_its_token_is_revoked(app: &TestApp)
         .create_token("shop", Role::Pos, "till 9")
         .await
         .unwrap();
-    let response = reqwest::Client::new()
-        .post(app.url("/console/session"))
-        .json(&json!({ "token": issued.token }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let cookie = set_cookie(&response);
-    let till = Browser {
-        cookie: cookie.split(';').next().unwrap().to_owned(),
-        csrf: String::new(),
-    };
+    let till = sign_in_with(app, &issued.token).await;
     let (status, _) = browse(app, &till, Method::GET, "/console/session", None, None).await;
     assert_eq!(status, StatusCode::OK);
     application::auth::Auth::new(app.state.db.clone())
@@ -332,41 +330,25 @@ async fn a_session_ends_on_sign_out_and_when_its_token_is_revoked(app: &TestApp)
 }
 
 async fn sign_in_refuses_a_missing_or_unknown_token_naming_the_field(app: &TestApp) {
-    let client = reqwest::Client::new();
-    for body in [json!({}), json!({ "token": "  " }), json!({ "token": 7 })] {
-        let response = client
-            .post(app.url("/console/session"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-        assert!(response.headers().get(SET_COOKIE).is_none());
-        let answer: Value = response.json().await.unwrap();
-        assert_eq!(answer["error"]["code"], "VALIDATION");
-        assert!(
-            answer["error"]["message"]
-                .as_str()
-                .unwrap()
-                .starts_with("token ")
-        );
+    let unknown = json!({ "token": "sl_00000000000000000000000000000000_00" });
+    for (body, status, code) in [
+        (json!({}), StatusCode::BAD_REQUEST, "VALIDATION"),
+        (
+            json!({ "token": "  " }),
+            StatusCode::BAD_REQUEST,
+            "VALIDATION",
+        ),
+        (json!({ "token": 7 }), StatusCode::BAD_REQUEST, "VALIDATION"),
+        (unknown, StatusCode::UNAUTHORIZED, "UNAUTHENTICATED"),
+    ] {
+        let (answered, cookie, answer) = post_sign_in(app, body.clone(), &[]).await;
+        assert_eq!(answered, status, "{body}");
+        assert_eq!(cookie, None, "{body}");
+        assert_eq!(answer["error"]["code"], code, "{body}");
+        let message = answer["error"]["message"].as_str().unwrap();
+        assert!(message.starts_with("token "), "{message}");
     }
-    let response = client
-        .post(app.url("/console/session"))
-        .json(&json!({ "token": "sl_00000000000000000000000000000000_00" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    assert!(response.headers().get(SET_COOKIE).is_none());
-    let answer: Value = response.json().await.unwrap();
-    assert_eq!(answer["error"]["code"], "UNAUTHENTICATED");
-    assert!(
-        answer["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("token")
-    );
+    let client = reqwest::Client::new();
     // A made-up session cookie is no session.
     let response = client
         .get(app.url("/console/session"))
@@ -378,22 +360,14 @@ async fn sign_in_refuses_a_missing_or_unknown_token_naming_the_field(app: &TestA
 }
 
 async fn the_session_cookie_is_secure_behind_a_tls_proxy(app: &TestApp) {
-    for (header, value) in [
+    for header in [
         ("x-forwarded-proto", "https"),
         ("forwarded", "for=192.0.2.60;proto=https;by=203.0.113.43"),
     ] {
-        let response = reqwest::Client::new()
-            .post(app.url("/console/session"))
-            .header(header, value)
-            .json(&json!({ "token": app.token(Role::Pos) }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
-        assert!(
-            set_cookie(&response).ends_with("; Secure"),
-            "{header}: {value}"
-        );
+        let body = json!({ "token": app.token(Role::Pos) });
+        let (status, cookie, _) = post_sign_in(app, body, &[header]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(cookie.unwrap().ends_with("; Secure"), "{header:?}");
     }
 }
 
@@ -446,6 +420,22 @@ async fn the_pages_and_graphiql_come_from_this_server_under_a_strict_policy(app:
             .unwrap();
         assert_eq!(response.status(), StatusCode::OK, "{name}");
     }
+    // Unchanged files are revalidated, not sent again.
+    let response = client
+        .get(app.url("/assets/console/app.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["cache-control"], "no-cache");
+    let etag = response.headers()["etag"].to_str().unwrap().to_owned();
+    let response = client
+        .get(app.url("/assets/console/app.js"))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_MODIFIED);
+    assert!(response.text().await.unwrap().is_empty());
     let (status, _) = app.get("/assets/../Cargo.toml").await;
     assert_eq!(status, 404);
     let (status, _) = app.get("/assets/console/missing.js").await;

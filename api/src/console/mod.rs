@@ -10,8 +10,7 @@
 //! that lacks the session's CSRF token.
 
 use crate::assets::{CONSOLE_CSP, page};
-use crate::http::{SESSION_COOKIE, session_cookie};
-use crate::rest::errors::RestError;
+use crate::http::{SESSION_COOKIE, error_response, session_cookie};
 use crate::state::AppState;
 use application::auth::{AuthError, Permission};
 use application::sessions::{ConsoleSession, DEFAULT_SESSION_LIFETIME};
@@ -73,11 +72,10 @@ async fn sign_in(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         Err(_) => None,
     };
     let Some(token) = token else {
-        return RestError(AppError::invalid(
+        return error_response(AppError::invalid(
             "token",
             "is required: send {\"token\": \"sl_...\"} with an API token",
-        ))
-        .into_response();
+        ));
     };
     match state
         .auth
@@ -94,13 +92,12 @@ async fn sign_in(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
             response.headers_mut().insert(header::SET_COOKIE, cookie);
             response
         }
-        Err(AuthError::Unauthenticated) => RestError(AppError::new(
+        Err(AuthError::Unauthenticated) => error_response(AppError::new(
             ErrorCode::Unauthenticated,
-            "token: unknown or revoked: sign in with a live API token \
+            "token is unknown or revoked: sign in with a live API token \
              (serial-ledger token create)",
-        ))
-        .into_response(),
-        Err(error) => RestError(AppError::from(error)).into_response(),
+        )),
+        Err(error) => error_response(AppError::from(error)),
     }
 }
 
@@ -109,7 +106,7 @@ async fn sign_in(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
 async fn current_session(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match session_of(&state, &headers).await {
         Ok(session) => Json(describe(&session)).into_response(),
-        Err(error) => RestError(error).into_response(),
+        Err(error) => error_response(error),
     }
 }
 
@@ -119,7 +116,7 @@ async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Response
     if let Some(id) = session_cookie(&headers)
         && let Err(error) = state.auth.end_session(id).await
     {
-        return RestError(AppError::from(error)).into_response();
+        return error_response(AppError::from(error));
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
     response.headers_mut().insert(

@@ -3,12 +3,12 @@
 // lines (one fulfilLines call per sale), and the report's downloads (CSV, XLSX, pick list
 // with serials, invoice pick list without, a sale's invoice PDF). The filters and the page
 // live in the address, so a reload (or a shared link) shows the same view.
-import { gql, can, flash, describeError, ApiError } from '../api.js';
+import { gql, can, flash, describeError } from '../api.js';
 import { h, field, select, replace, when } from '../dom.js';
+import { PAGE_SIZES, readFilters, writeFilters, dayStart, downloadLink } from '../report-filters.js';
 
 export const title = 'Fulfilment report';
 
-const PAGE_SIZES = ['5', '10', '25', '50', '100'];
 const SALE_TYPES = [['', 'Any'], ['SALE', 'Sale'], ['SPECIAL_ORDER', 'Special Order'], ['LAY_BY', 'Lay-by']];
 const DELIVERY_MODES = [['', 'Any'], ['CASH_AND_CARRY', 'Cash and Carry'], ['PICKUP', 'Pickup'], ['DELIVERY', 'Delivery'], ['DROP_SHIP', 'Drop Ship']];
 const MODE_LABELS = { REQUIRED: 'Required', OPTIONAL: 'Optional', DISABLED: 'Disabled' };
@@ -43,43 +43,8 @@ const FULFIL = `mutation FulfilLines($saleId: ID!, $lineIds: [Int!]) {
 // Outlets are known by id only; the ones with sales are offered in the outlet filter.
 const OUTLETS = `query Outlets { salesReport(first: 500) { nodes { sale { outletId } } } }`;
 
-/** The filters as the address holds them. */
-function readState(params) {
-  return {
-    pending: params.get('pending') === '1',
-    outlet: params.get('outlet') || '',
-    saleType: params.get('saleType') || '',
-    delivery: params.get('delivery') || '',
-    from: params.get('from') || '',
-    to: params.get('to') || '',
-    size: PAGE_SIZES.includes(params.get('size')) ? params.get('size') : '25',
-    after: params.get('after') || '',
-    // Cursors of the pages before this one (for "Previous"); the first page's is ''.
-    trail: params.get('after') && params.has('trail') ? params.get('trail').split(',') : [],
-  };
-}
-
-function writeState(state) {
-  const params = new URLSearchParams();
-  if (state.pending) params.set('pending', '1');
-  for (const name of ['outlet', 'saleType', 'delivery', 'from', 'to']) if (state[name]) params.set(name, state[name]);
-  if (state.size !== '25') params.set('size', state.size);
-  if (state.after) {
-    params.set('after', state.after);
-    params.set('trail', state.trail.join(','));
-  }
-  const query = params.toString();
-  history.replaceState(null, '', location.pathname + (query ? '?' + query : ''));
-}
-
-/** A date field's value (local day) as the start of that day, RFC 3339. */
-export function dayStart(day, plusDays = 0) {
-  if (!day) return null;
-  const at = new Date(`${day}T00:00:00`);
-  if (Number.isNaN(at.getTime())) return null;
-  at.setDate(at.getDate() + plusDays);
-  return at.toISOString();
-}
+/** The text filters the address keeps (beside `pending`, the page size and the cursors). */
+const FILTERS = ['outlet', 'saleType', 'delivery', 'from', 'to'];
 
 function apiFilter(state) {
   return {
@@ -106,37 +71,6 @@ function exportQuery(state, extra = {}) {
   return query ? '?' + query : '';
 }
 
-/**
- * A download link. It works as a plain link; with scripts it fetches the file first so a
- * refusal shows the API's message and code instead of saving an error as a file.
- */
-export function downloadLink(label, href, onError) {
-  const link = h('a', { href, download: '', class: 'download' }, label);
-  link.addEventListener('click', async (event) => {
-    event.preventDefault();
-    try {
-      const response = await fetch(link.href, { credentials: 'same-origin' });
-      if (!response.ok) {
-        const body = await response.json().catch(() => ({}));
-        const error = body.error || body;
-        throw new ApiError(error.message || `${response.status} ${response.statusText}`, error.code || 'HTTP_' + response.status);
-      }
-      const disposition = response.headers.get('content-disposition') || '';
-      const match = disposition.match(/filename="([^"]+)"/);
-      const name = match ? match[1] : link.pathname.split('/').pop();
-      const url = URL.createObjectURL(await response.blob());
-      const save = h('a', { href: url, download: name, hidden: true });
-      document.body.append(save);
-      save.click();
-      save.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 60_000);
-    } catch (error) {
-      onError(`${label}: ${describeError(error)}`);
-    }
-  });
-  return link;
-}
-
 export function indicator(code) {
   const [kind, label] = INDICATORS[code] || INDICATORS.NONE;
   return h('span', { class: `serial-indicator ${kind}` }, label);
@@ -155,7 +89,7 @@ async function knownOutlets(current) {
 }
 
 export async function render(root, { params }) {
-  const state = readState(params);
+  const state = readFilters(params, FILTERS, ['pending']);
   const mayRecord = can('recordSerials');
   const mayFulfil = can('fulfil');
   const outlets = await knownOutlets(state.outlet);
@@ -208,7 +142,7 @@ export async function render(root, { params }) {
   let rows = [];
 
   async function load() {
-    writeState(state);
+    writeFilters(state, FILTERS, ['pending']);
     problem.textContent = '';
     renderDownloads();
     let connection;

@@ -4,11 +4,10 @@
 // search box answering "Who bought this serial?".
 import { gql, describeError, flash } from '../api.js';
 import { h, field, select, replace, when, money } from '../dom.js';
-import { dayStart, downloadLink } from './fulfilment.js';
+import { PAGE_SIZES, readFilters, writeFilters, dayStart, downloadLink } from '../report-filters.js';
 
 export const title = 'Sales report';
 
-const PAGE_SIZES = ['5', '10', '25', '50', '100'];
 const STATUS_LABELS = { OPEN: 'Open', FULFILLED: 'Fulfilled', RETURNED: 'Returned', CANCELLED: 'Cancelled', REMOVED: 'Removed', ALLOCATED: 'Allocated, not yet fulfilled' };
 
 const REPORT = `query SalesReport($filter: SalesReportFilter, $first: Int, $after: String) {
@@ -33,31 +32,8 @@ const OPTIONS = `query SalesOptions {
   salesReport(first: 500) { nodes { sale { outletId } } }
 }`;
 
-function readState(params) {
-  return {
-    serial: params.get('serial') || '',
-    product: params.get('product') || '',
-    sku: params.get('sku') || '',
-    outlet: params.get('outlet') || '',
-    from: params.get('from') || '',
-    to: params.get('to') || '',
-    size: PAGE_SIZES.includes(params.get('size')) ? params.get('size') : '25',
-    after: params.get('after') || '',
-    trail: params.get('after') && params.has('trail') ? params.get('trail').split(',') : [],
-  };
-}
-
-function writeState(state) {
-  const params = new URLSearchParams();
-  for (const name of ['serial', 'product', 'sku', 'outlet', 'from', 'to']) if (state[name]) params.set(name, state[name]);
-  if (state.size !== '25') params.set('size', state.size);
-  if (state.after) {
-    params.set('after', state.after);
-    params.set('trail', state.trail.join(','));
-  }
-  const query = params.toString();
-  history.replaceState(null, '', location.pathname + (query ? '?' + query : ''));
-}
+/** The filters the address keeps (beside the page size and the cursors). */
+const FILTERS = ['serial', 'product', 'sku', 'outlet', 'from', 'to'];
 
 function apiFilter(state) {
   return {
@@ -83,7 +59,7 @@ function exportQuery(state) {
 }
 
 export async function render(root, { params }) {
-  const state = readState(params);
+  const state = readFilters(params, FILTERS);
   let products = [];
   const outletIds = new Set();
   try {
@@ -176,7 +152,7 @@ export async function render(root, { params }) {
     exports);
 
   async function load() {
-    writeState(state);
+    writeFilters(state, FILTERS);
     problem.textContent = '';
     renderExports();
     let connection;
