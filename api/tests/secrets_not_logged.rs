@@ -178,7 +178,7 @@ async fn exercise(url: &str) {
             "no {expected} in the log:\n{logged}"
         );
     }
-    assert!(logged.contains("unusable token"), "{logged}");
+    assert!(logged.contains("unusable credential"), "{logged}");
     for (what, secret) in [
         ("the manager token", manager.clone()),
         ("the manager token's secret", secret_of(&manager)),

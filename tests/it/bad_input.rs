@@ -2241,6 +2241,40 @@ fn query_rows(f: &Fixture, rows: &mut Vec<Row>) {
         "INVALID_SERIAL",
         "blank",
     ));
+    rows.push(gql(
+        "serialTrace",
+        "asOf not a date and time",
+        "query($at: DateTime) { serialTrace(serialNumber: \"SN-1\", asOf: $at) { serialNumber } }",
+        json!({ "at": "yesterday" }),
+        "VALIDATION",
+        "DateTime",
+    ));
+    let prefix =
+        "query($prefix: String!, $first: Int) { serialNumbers(prefix: $prefix, first: $first) }";
+    rows.push(gql(
+        "serialNumbers",
+        "blank prefix",
+        prefix,
+        json!({ "prefix": " " }),
+        "INVALID_SERIAL",
+        "blank",
+    ));
+    rows.push(gql(
+        "serialNumbers",
+        "first 0",
+        prefix,
+        json!({ "prefix": "SN", "first": 0 }),
+        "VALIDATION",
+        "first",
+    ));
+    rows.push(gql(
+        "serialNumbers",
+        "first above 100",
+        prefix,
+        json!({ "prefix": "SN", "first": 101 }),
+        "VALIDATION",
+        "first",
+    ));
 
     // Over-deep and over-complex documents, and documents that are not GraphQL.
     let mut deep = String::from("name");

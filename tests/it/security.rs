@@ -236,6 +236,7 @@ fn matrix(shop: &Shop) -> Vec<Operation> {
         gql("fulfilmentReport", Read, "{ fulfilmentReport { edges { node { sale { id invoiceNumber } line { serialNumber sku } } } } }".into()),
         gql("salesReport", Read, "{ salesReport { edges { node { sale { id invoiceNumber } line { serialNumber sku } } } } }".into()),
         gql("serialTrace", Read, format!(r#"{{ serialTrace(serialNumber: "{SERIAL}") {{ saleId invoiceNumber sku productId }} }}"#)),
+        gql("serialNumbers", Read, format!(r#"{{ serialNumbers(prefix: "{SERIAL}") }}"#)),
         gql("events", ReadLog, "{ events { edges { node { streamId payload } } } }".into()),
         gql("webhooks", ManageIntegrations, "{ webhooks { id url } }".into()),
         gql("webhookDeliveries", ManageIntegrations, format!(r#"{{ webhookDeliveries(webhookId: "{hook}") {{ edges {{ node {{ eventId }} }} }} }}"#)),

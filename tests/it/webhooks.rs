@@ -558,8 +558,20 @@ async fn every_event_of_the_retailer_arrives_signed_in_log_order_through_failure
     assert_eq!(body["metadata"]["channel"], "BACK_OFFICE");
     assert!(body["payload"].is_object() && body["recordedAt"].is_string());
 
-    // Every attempt is recorded, the failed ones with their status.
-    let deliveries = shop.deliveries(&all).await;
+    // Every attempt is recorded, the failed ones with their status. The receiver has the
+    // last event a moment before the dispatcher commits its attempt: wait for the record.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let deliveries = loop {
+        let deliveries = shop.deliveries(&all).await;
+        let delivered = deliveries
+            .iter()
+            .filter(|attempt| attempt["outcome"] == "DELIVERED")
+            .count();
+        if delivered >= expected.len() || Instant::now() > deadline {
+            break deliveries;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     let failed: Vec<&Value> = deliveries
         .iter()
         .filter(|attempt| attempt["outcome"] == "FAILED")
