@@ -2,11 +2,12 @@
 //! limits, on SQLite and PostgreSQL, as JSON lines, with medians of several runs.
 //!
 //! One command per scenario (`append`, `rebuild`, `lookup`, `graphql`, `subscription`,
-//! `memory`, `proofs`; `all` runs them in turn). Every run uses a fresh database. `--quick` runs
+//! `memory`, `proofs`, `console`; `all` runs them in turn). Every run uses a fresh database. `--quick` runs
 //! seconds-long versions on small data, to prove the tool works (CI); its figures are not
 //! for comparison. `report` regenerates the table in `BENCHMARKS.md` from the results file.
 
 mod append;
+mod console;
 mod env;
 mod lag;
 mod load;
@@ -147,6 +148,15 @@ enum Command {
         #[command(flatten)]
         size: ProofsArgs,
     },
+    /// Scenario 8: the web console's serial lookup and report pages at N recorded serials
+    /// (scenario 3's data): each page view's requests (HTML, static files, session, the
+    /// page's GraphQL calls) over HTTP, p50/p95 against the 200 ms target.
+    Console {
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        size: ConsoleArgs,
+    },
     /// Every scenario in turn, with its defaults.
     All {
         #[command(flatten)]
@@ -180,6 +190,30 @@ struct LookupArgs {
     /// Seconds of each HTTP phase (default 10; quick 1).
     #[arg(long)]
     seconds: Option<f64>,
+}
+
+#[derive(clap::Args, Clone)]
+struct ConsoleArgs {
+    /// Recorded serials in the index, and sold lines in the report tables (default
+    /// 10,000,000; quick 20,000).
+    #[arg(long)]
+    serials: Option<u64>,
+    /// Views of each page (default 200; quick 20).
+    #[arg(long)]
+    views: Option<usize>,
+}
+
+impl ConsoleArgs {
+    fn size(&self, quick: bool) -> console::ConsoleSize {
+        console::ConsoleSize {
+            serials: self
+                .serials
+                .unwrap_or(if quick { 20_000 } else { 10_000_000 }),
+            real_sales: if quick { 100 } else { 2_000 },
+            pending_sales: if quick { 30 } else { 200 },
+            views: self.views.unwrap_or(if quick { 20 } else { 200 }).max(1),
+        }
+    }
 }
 
 #[derive(clap::Args, Clone)]
@@ -287,6 +321,10 @@ async fn run(command: Command) -> anyhow::Result<()> {
                     evidence_events: None,
                     parts: Vec::new(),
                 }),
+                Scenario::Console(ConsoleArgs {
+                    serials: None,
+                    views: None,
+                }),
             ] {
                 measure(&common, &scenario).await?;
             }
@@ -309,6 +347,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             seconds,
         } => measure(&common, &Scenario::Subscription(rates, seconds)).await,
         Command::Proofs { common, size } => measure(&common, &Scenario::Proofs(size)).await,
+        Command::Console { common, size } => measure(&common, &Scenario::Console(size)).await,
     }
 }
 
@@ -319,6 +358,7 @@ enum Scenario {
     Graphql(Option<f64>),
     Subscription(Vec<f64>, Option<f64>),
     Proofs(ProofsArgs),
+    Console(ConsoleArgs),
 }
 
 /// Runs a scenario `runs` times per backend, recording every run's figures, then prints the
@@ -354,6 +394,9 @@ async fn measure(common: &Common, scenario: &Scenario) -> anyhow::Result<()> {
                     lag::run(backend, url, &rates, seconds(*given, quick), run).await?
                 }
                 Scenario::Proofs(size) => proofs::run(backend, url, &size.size(quick), run).await?,
+                Scenario::Console(size) => {
+                    console::run(backend, url, &size.size(quick), run).await?
+                }
             };
             recorder.record(run, figures)?;
         }

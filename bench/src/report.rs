@@ -17,7 +17,7 @@ use std::path::Path;
 /// One measurement of one run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Figure {
-    /// `append`, `rebuild`, `lookup`, `graphql`, `subscription`, `memory`, `proofs`.
+    /// `append`, `rebuild`, `lookup`, `graphql`, `subscription`, `memory`, `proofs`, `console`.
     pub scenario: String,
     /// `sqlite`, `postgres`, or empty when the database does not matter.
     pub backend: String,
